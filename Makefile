@@ -1,0 +1,65 @@
+# ferc: facial-expression recognition in C.
+#   make            builds ./train and ./eval
+#   make test       builds and runs tests/ (tests/run.sh)
+#   make bench      runs the benchmarks (bench/run.sh)
+#   make asan       runs the test suite under AddressSanitizer + UBSan
+#   make CC=clang   builds with clang (warning-free with gcc and clang)
+CC      ?= cc
+PKGS    := openblas hdf5 libpng libjpeg
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+OPT     ?= -O3 -march=native
+CFLAGS  ?= $(OPT) -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp -Isrc $(PKG_CFLAGS)
+LDLIBS  += $(PKG_LIBS) -lm -lpthread
+LDFLAGS += -fopenmp
+BUILD   ?= build
+
+SRC  := $(wildcard src/*.c)
+OBJ  := $(SRC:src/%.c=$(BUILD)/src/%.o)
+LIB  := $(BUILD)/libferc.a
+TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
+TOOLS := train eval
+
+.PHONY: all test bench asan clean datasets
+all: $(TOOLS)
+
+$(BUILD)/src/%.o: src/%.c $(wildcard src/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(LIB): $(OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+train: train/*.c train/*.h $(LIB)
+	$(CC) $(CFLAGS) -Itrain -o $@ $(filter %.c,$^) $(LIB) $(LDFLAGS) $(LDLIBS)
+
+eval: eval/*.c $(LIB)
+	$(CC) $(CFLAGS) -o $@ $(filter %.c,$^) $(LIB) $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/%.c tests/test.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+
+test: $(TESTS) $(TOOLS)
+	BUILD=$(BUILD) bash tests/run.sh
+
+asan:
+	$(MAKE) BUILD=build-asan OPT="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer" \
+		LDFLAGS="-fopenmp -fsanitize=address,undefined" test
+
+bench: $(TOOLS) $(BUILD)/bench_ferc
+	bash bench/run.sh
+
+$(BUILD)/bench_ferc: bench/bench_ferc.c $(LIB)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+
+# Links the shared research datasets into datasets/ when they are beside the project.
+datasets:
+	@for d in CK+48 CK+48-neutral fer2013; do \
+	  if [ -e ../shared/datasets/$$d ] && [ ! -e datasets/$$d ]; then ln -s ../../shared/datasets/$$d datasets/$$d; echo "linked datasets/$$d"; fi; \
+	done
+
+clean:
+	rm -rf build build-asan train eval
