@@ -5,13 +5,24 @@
 #   make asan       runs the test suite under AddressSanitizer + UBSan
 #   make CC=clang   builds with clang (warning-free with gcc and clang)
 CC      ?= cc
-PKGS    := openblas hdf5 libpng libjpeg
+PKGS    := hdf5 libpng libjpeg
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# OpenBLAS: the OpenMP build (Debian libopenblas0-openmp) shares one thread pool
+# with ferc's own OpenMP loops; the default pthread build spins against them
+# and halves training speed. Falls back to pkg-config's openblas if absent.
+BLAS_DIR ?= $(wildcard /usr/lib/x86_64-linux-gnu/openblas-openmp)
+ifneq ($(BLAS_DIR),)
+BLAS_LIBS := -L$(BLAS_DIR) -lopenblas -Wl,-rpath,$(BLAS_DIR)
+BLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
+else
+BLAS_LIBS := $(shell pkg-config --libs openblas 2>/dev/null)
+BLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
+endif
 OPT     ?= -O3 -march=native
 CFLAGS  ?= $(OPT) -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp -Isrc $(PKG_CFLAGS)
-LDLIBS  += $(PKG_LIBS) -lm -lpthread
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp -Isrc $(PKG_CFLAGS) $(BLAS_CFLAGS)
+LDLIBS  += $(PKG_LIBS) $(BLAS_LIBS) -lm -lpthread
 LDFLAGS += -fopenmp
 BUILD   ?= build
 
