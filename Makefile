@@ -1,5 +1,6 @@
 # ferc: facial-expression recognition in C.
-#   make            builds ./train and ./eval
+#   make            builds bin/train (and later bin/eval, bin/demo)
+# The commands live in bin/ because train/ and eval/ hold their sources.
 #   make test       builds and runs tests/ (tests/run.sh)
 #   make bench      runs the benchmarks (bench/run.sh)
 #   make asan       runs the test suite under AddressSanitizer + UBSan
@@ -30,7 +31,7 @@ SRC  := $(wildcard src/*.c)
 OBJ  := $(SRC:src/%.c=$(BUILD)/src/%.o)
 LIB  := $(BUILD)/libferc.a
 TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
-TOOLS := train eval
+TOOLS := bin/train
 
 .PHONY: all test bench asan clean datasets
 all: $(TOOLS)
@@ -43,10 +44,12 @@ $(LIB): $(OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-train: train/*.c train/*.h $(LIB)
+bin/train: train/*.c train/*.h $(LIB)
+	@mkdir -p bin
 	$(CC) $(CFLAGS) -Itrain -o $@ $(filter %.c,$^) $(LIB) $(LDFLAGS) $(LDLIBS)
 
-eval: eval/*.c $(LIB)
+bin/eval: eval/*.c $(LIB)
+	@mkdir -p bin
 	$(CC) $(CFLAGS) -o $@ $(filter %.c,$^) $(LIB) $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/tests/%: tests/%.c tests/test.h $(LIB)
@@ -73,4 +76,4 @@ datasets:
 	done
 
 clean:
-	rm -rf build build-asan train eval
+	rm -rf build build-asan build-clang bin

@@ -9,9 +9,18 @@
  *   /buffers/<tensor name>   e.g. /buffers/bn1_1/running_mean
  *   /optim/m/<name>, /optim/v/<name>, attrs kind, t      ("train" only)
  *   /history                 float32 [epochs, FERC_HIST_COLS] with a "columns" attribute
- * Files are written to "<path>.tmp" and renamed, so a crash never leaves a
- * broken checkpoint. A file whose tensors do not match the network is refused
- * with a message naming the tensor and both shapes. */
+ *                            (written whenever st is given, exports included)
+ *   bytes 0..511: an HDF5 user block (skipped by HDF5 and h5py) holding the text
+ *     "ferc-checkpoint\nsize <bytes>\ncrc32 <hex>\n", zlib's CRC-32 of bytes
+ *     [512, size). Readers check it before HDF5 parses anything, so truncated or
+ *     corrupt files are refused with a message instead of crashing HDF5.
+ * Strings are variable-length UTF-8 (h5py reads str); ints are int64, seed
+ * uint64, mean/std float32; /optim kind is 0 sgd, 1 adam, 2 adamw.
+ * Files are written to "<path>.tmp", sealed, fsync'ed and renamed, so a crash
+ * never leaves a broken checkpoint and a failed save leaves path untouched. A
+ * file whose tensors do not match the network is refused with a message
+ * naming the tensor and both shapes. All functions return -1 with e filled on
+ * error, never print, and are not thread-safe (serial HDF5). */
 #ifndef FERC_CKPT_H
 #define FERC_CKPT_H
 #include <stdint.h>
@@ -41,12 +50,27 @@ int ferc_ckpt_save(const char *path, const ferc_net *net, const ferc_config *cfg
 /* Reads the stored config (so the caller can build the matching net). */
 int ferc_ckpt_read_config(const char *path, ferc_config *cfg, ferc_err *e);
 /* Loads params/buffers (and optimiser state and train state when given and present)
- * into a net built from that config. Every tensor must exist with the same shape. */
+ * into a net built from that config. Every tensor must exist with the same shape,
+ * and the file may hold no tensor the net lacks. opt: its kind must match the
+ * file's; an export gives an error; a "train" file saved without optimiser
+ * state leaves opt untouched. st is overwritten (free a previous one first);
+ * attributes absent from the file read as 0, no history as n_hist 0. Everything
+ * is checked before anything is written, so a refused file leaves net, opt and
+ * st untouched (only an I/O error while reading the data can leave the net or
+ * opt partly loaded). */
 int ferc_ckpt_load(const char *path, ferc_net *net, ferc_optim *opt, ferc_train_state *st, ferc_err *e);
 /* Fine-tuning: copies every tensor of the file whose name and shape match a
- * tensor of net; calls log for each tensor loaded / skipped (shape differs) /
- * missing. Returns the number of tensors loaded, or -1 on error (not ferc's file). */
+ * tensor of net; calls log (may be NULL) for each tensor loaded / skipped (shape
+ * differs) / missing, and for each file tensor the net does not have (unused).
+ * Returns the number of tensors loaded, or -1 on error (not ferc's file). */
 int ferc_ckpt_init_from(const char *path, ferc_net *net, ferc_log_fn log, void *log_ctx, ferc_err *e);
 void ferc_train_state_free(ferc_train_state *st);
+/* Reads only the train-state attributes and history (no tensors): used to
+ * find the fold and epoch of a checkpoint before building its network. */
+int ferc_ckpt_read_state(const char *path, ferc_train_state *st, ferc_err *e);
+/* Re-seals a checkpoint changed by other tools (e.g. attributes edited with
+ * h5py): rewrites the size and CRC-32 in its 512-byte header. Readers refuse a
+ * file whose seal does not match ("checksum mismatch"). */
+int ferc_ckpt_seal(const char *path, ferc_err *e);
 
 #endif

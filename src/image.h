@@ -13,17 +13,23 @@ typedef struct {
 
 /* Decodes a PNG or JPEG (detected by signature, not extension) to grayscale
  * (c = 1; colour converted with ITU-R 601 luma, alpha dropped, 16-bit reduced).
- * Corrupt, truncated or unsupported data is an error naming the file. */
+ * Corrupt, truncated or unsupported data is an error naming the file
+ * ("<name>: truncated PNG", "<name>: corrupt JPEG: ...", "<name>: empty file",
+ * "<name>: not a PNG or JPEG file", "<name>: cannot open: ..."); images over
+ * 16384 pixels per side are refused. On error *im is zeroed. */
 int ferc_image_load(ferc_image *im, const char *path, ferc_err *e);
+/* Same as ferc_image_load, but keeps colour as RGB (c = 3; gray is expanded). */
+int ferc_image_load_rgb(ferc_image *im, const char *path, ferc_err *e);
 int ferc_image_load_mem(ferc_image *im, const void *data, size_t n, const char *name, ferc_err *e);
 /* Same, but keeps colour as RGB (c = 3; gray is expanded). */
 int ferc_image_load_rgb_mem(ferc_image *im, const void *data, size_t n, const char *name, ferc_err *e);
 void ferc_image_free(ferc_image *im);
-/* Resizes src to w x h (area averaging when shrinking, bilinear when enlarging). */
+/* Resizes src to w x h (area averaging when shrinking, bilinear when enlarging;
+ * each axis separately). dst is allocated here and must not be src. */
 int ferc_image_resize(const ferc_image *src, ferc_image *dst, int w, int h, ferc_err *e);
 /* Writes an 8-bit PNG, c = 1 (gray) or 3 (RGB). Temporary file + rename. */
 int ferc_png_write(const char *path, const uint8_t *px, int w, int h, int c, ferc_err *e);
-/* Writes a baseline JPEG (quality 1..100), c = 1 or 3. */
+/* Writes a baseline JPEG (quality 1..100), c = 1 or 3. Temporary file + rename. */
 int ferc_jpeg_write(const char *path, const uint8_t *px, int w, int h, int c, int quality, ferc_err *e);
 
 #endif

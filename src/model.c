@@ -1,0 +1,41 @@
+#include <string.h>
+#include "model.h"
+
+void ferc_arch_from_config(ferc_arch *a, const ferc_config *c)
+{
+    memset(a, 0, sizeof *a);
+    a->in_c = 1;
+    a->in_h = a->in_w = c->input_size;
+    a->n_classes = c->n_classes;
+    a->n_blocks = c->n_blocks;
+    for (int i = 0; i < c->n_blocks; i++) {
+        a->block_convs[i] = c->block_convs[i];
+        a->block_width[i] = c->block_width[i];
+    }
+    a->n_fc = c->n_fc;
+    for (int i = 0; i < c->n_fc; i++) a->fc_width[i] = c->fc_width[i];
+    a->dropout = c->dropout;
+    a->freeze = c->freeze;
+}
+
+void ferc_predict(ferc_net *net, const float *x, int n, float *probs, int *pred)
+{
+    int saved = net->training;
+    net->training = 0;
+    const int K = net->arch.n_classes;
+    const size_t img = (size_t)net->arch.in_c * net->arch.in_h * net->arch.in_w;
+    for (int b0 = 0; b0 < n; b0 += net->cap) {
+        int nb = n - b0 < net->cap ? n - b0 : net->cap;
+        memcpy(net->input, x + b0 * img, nb * img * sizeof(float));
+        float *lg = ferc_net_forward(net, nb);
+        for (int i = 0; i < nb; i++) {
+            const float *z = lg + (size_t)i * K;
+            int best = 0;
+            for (int k = 1; k < K; k++)
+                if (z[k] > z[best]) best = k;
+            if (pred) pred[b0 + i] = best;
+            if (probs) ferc_softmax_xent(z, &best, 1, K, NULL, 0.0f, NULL, probs + (size_t)(b0 + i) * K);
+        }
+    }
+    net->training = saved;
+}
