@@ -30,7 +30,7 @@ BUILD   ?= build
 SRC  := $(wildcard src/*.c)
 OBJ  := $(SRC:src/%.c=$(BUILD)/src/%.o)
 LIB  := $(BUILD)/libferc.a
-TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
+TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c tests/mk_*.c))
 TOOLS := bin/train
 
 .PHONY: all test bench asan clean datasets

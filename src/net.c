@@ -148,8 +148,10 @@ void ferc_net_init_layer(ferc_net *net, int li, ferc_rng *rng)
     if (l->type == FERC_CONV || l->type == FERC_FC) {
         ferc_tensor *t = &net->tensors[l->t_w];
         size_t fan_in = t->n / (size_t)t->shape[0];
-        /* He (Kaiming normal, fan_in, ReLU gain) */
-        float sd = sqrtf(2.0f / (float)fan_in);
+        /* He (Kaiming normal, fan_in, ReLU gain) for layers followed by ReLU;
+         * the classifier (last layer) gets gain 1 so initial logits stay O(1). */
+        int last = li == net->n_layers - 1;
+        float sd = sqrtf((last ? 1.0f : 2.0f) / (float)fan_in);
         for (size_t i = 0; i < t->n; i++) net->params[t->off + i] = sd * ferc_rng_normal(rng);
         t = &net->tensors[l->t_b];
         memset(net->params + t->off, 0, t->n * sizeof(float));

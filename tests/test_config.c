@@ -208,7 +208,7 @@ static int test_load_ck(void)
     CHECK(c.epochs == 40 && c.batch == 32 && c.label_smoothing == 0.1f && c.class_weights == 1);
     CHECK(c.flip == 1 && c.shift == 0.1f && c.rotate == 10 && c.scale == 0.1f);
     CHECK(c.brightness == 0.2f && c.contrast == 0.2f);
-    CHECK(!strcmp(c.out_dir, "checkpoints") && !strcmp(c.name, "ck"));
+    CHECK(!strcmp(c.out_dir, "runs") && !strcmp(c.name, "ck"));
     CHECK(c.text && strstr(c.text, "widths = 64,128,256,512,512\nwidth_mult = 0.5\n"));
     CHECK(strstr(c.text, "\nrotate = 10\n") && strstr(c.text, "\nweight_decay = 0.0005\n"));
     /* Defaults used are logged; keys in the file are not. */
@@ -232,14 +232,14 @@ static int test_load_tiny(void)
     CHECK(c.n_classes == 7 && c.n_aliases == 4 && c.folds == 5 && c.fold == 0);
     CHECK(c.n_blocks == 2 && c.block_convs[0] == 1 && c.block_convs[1] == 1);
     CHECK(c.block_width[0] == 8 && c.block_width[1] == 16 && c.block_width[2] == 0);
-    CHECK(c.n_fc == 1 && c.fc_width[0] == 32 && c.epochs == 2 && c.batch == 16);
-    CHECK(!strcmp(c.name, "tiny") && !strcmp(c.out_dir, "checkpoints"));
+    CHECK(c.n_fc == 1 && c.fc_width[0] == 32 && c.epochs == 15 && c.batch == 32 && c.dropout == 0.0f);
+    CHECK(!strcmp(c.name, "tiny") && !strcmp(c.out_dir, "runs") && c.lr == 0.02f);
     CHECK(c.momentum == 0.9f && c.input_size == 48);
-    /* 46 keys, 9 in the file: one log line for each of the other 37. */
-    CHECKF(l.n == 37, "%d lines", l.n);
+    /* 46 keys, 12 in the file: one log line for each of the other 34. */
+    CHECKF(l.n == 34, "%d lines", l.n);
     for (int i = 0; i < l.n && i < 64; i++) CHECKF(!strncmp(l.line[i], "default: ", 9), "%s", l.line[i]);
     CHECK(logged(&l, "default: train.momentum = 0.9"));
-    CHECK(logged(&l, "default: model.dropout = 0.5"));
+    CHECK(logged(&l, "default: train.weight_decay = 0.0005"));
     CHECK(logged(&l, "default: model.width_mult = 1"));
     CHECK(logged(&l, "default: data.input_size = 48"));
     CHECK(logged(&l, "default: data.subject = prefix"));

@@ -43,6 +43,8 @@ static const char *USAGE =
     "  --threads N       OpenMP/BLAS threads (default: train.threads, 0 = all cores)\n"
     "  --seed S          override train.seed\n"
     "  --set KEY=VALUE   override any config key, e.g. --set train.lr=0.005\n"
+    "  --max-steps N     stop after N batches in total, saving a resumable last.h5\n"
+    "                    (time-boxed runs; --resume continues exactly)\n"
     "  --quiet           no live progress bar (epoch lines only)\n"
     "  -h, --help        this help\n"
     "\n"
@@ -140,6 +142,14 @@ int main(int argc, char **argv)
                 return 2;
             }
             sets[n_sets++] = v;
+        } else if (!strcmp(a, "--max-steps")) {
+            NEED_ARG
+            int ms;
+            if (parse_int(v, a, &ms) || ms == 0) {
+                fprintf(stderr, "train: --max-steps must be at least 1\n");
+                return 2;
+            }
+            o.max_steps = ms;
         } else if (!strcmp(a, "--quiet")) {
             o.progress = 0;
         } else if (a[0] == '-') {

@@ -289,18 +289,20 @@ static int run_fold(fold_job *job, int fold, const char *dir)
                 fprintf(stderr, "\r  epoch %d/%d [%s] %d/%d loss %.4f acc %.3f %.0f img/s ETA %s   ", ep + 1,
                         cfg->epochs, bar, b, nbatches, loss_sum / seen, (double)correct / seen, seen / dt, eta);
             }
-            if (stop_requested) break;
+            if (stop_requested || (o->max_steps > 0 && st.global_step >= o->max_steps)) break;
         }
         if (o->progress) fprintf(stderr, "\r%*s\r", 110, "");
-        if (stop_requested) {
-            if (ferc_ckpt_save(p_last, &net, cfg, &opt, &st, 0, &e))
+        if (stop_requested || (o->max_steps > 0 && st.global_step >= o->max_steps && b < nbatches)) {
+            if (ferc_ckpt_save(p_last, &net, cfg, &opt, &st, 0, &e)) {
                 fprintf(stderr, "train: %s\n", e.msg);
-            else
-                fprintf(stderr, "train: interrupted at epoch %d batch %d; saved %s\n"
-                                "       continue with: ./train %s --resume %s\n",
-                        ep + 1, b, p_last, o->config_path, p_last);
+                goto done;
+            }
+            fprintf(stderr, "train: %s at epoch %d batch %d; saved %s\n"
+                            "       continue with: bin/train %s --resume %s\n",
+                    stop_requested ? "interrupted" : "stopped (--max-steps)", ep + 1, b, p_last, o->config_path,
+                    p_last);
             job->interrupted = 1;
-            rc = 130;
+            rc = stop_requested ? 130 : 0;
             goto done;
         }
         double t_train = now() - t0;
@@ -323,6 +325,14 @@ static int run_fold(fold_job *job, int fold, const char *dir)
         fprintf(stderr, "%s\n", line);
         if (ferc_ckpt_save(p_last, &net, cfg, &opt, &st, 0, &e)) {
             fprintf(stderr, "train: %s\n", e.msg);
+            goto done;
+        }
+        if (o->max_steps > 0 && st.global_step >= o->max_steps && st.epoch < cfg->epochs) {
+            fprintf(stderr, "train: stopped (--max-steps) after epoch %d; saved %s\n"
+                            "       continue with: bin/train %s --resume %s\n",
+                    st.epoch, p_last, o->config_path, p_last);
+            job->interrupted = 1;
+            rc = 0;
             goto done;
         }
         if (select_val && rv.acc > best_val) {

@@ -15,6 +15,7 @@ typedef struct {
     const char *out;      /* output directory override */
     const char *export_path;
     int progress;         /* live progress bar on stderr */
+    long max_steps;       /* > 0: stop (resumably) once this many batches were trained in total */
 } ferc_train_opts;
 
 /* Runs what the options ask for; prints progress on stderr and results on
