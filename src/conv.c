@@ -10,6 +10,7 @@
  *   col = w^T @ tmp ; din = col2im(col)             [sgemm + scatter-add]
  * When nb == 1 the GEMM reads and writes the NCHW image directly (no tmp). */
 #include <cblas.h>
+#include <omp.h>
 #include <string.h>
 #include "layers.h"
 
@@ -22,26 +23,36 @@ void ferc_conv_shape_init(ferc_conv_shape *s, int B, int C, int H, int W, int O,
     s->O = O, s->k = k, s->stride = stride, s->pad = pad;
     s->Ho = (H + 2 * pad - k) / stride + 1;
     s->Wo = (W + 2 * pad - k) / stride + 1;
+    s->threads = omp_get_max_threads();
 }
 
 int ferc_conv_chunk(const ferc_conv_shape *s)
 {
     int hw = s->Ho * s->Wo;
     int nb = (FERC_CONV_TARGET_N + hw - 1) / hw;
+    int per_thread = (s->B + s->threads - 1) / s->threads;
+    if (nb > per_thread) nb = per_thread;
     if (nb < 1) nb = 1;
-    if (nb > s->B) nb = s->B;
     return nb;
 }
 
-size_t ferc_conv_col_size(const ferc_conv_shape *s)
+/* per-thread sizes */
+static size_t col_per(const ferc_conv_shape *s)
 {
     return (size_t)s->C * s->k * s->k * ferc_conv_chunk(s) * s->Ho * s->Wo;
 }
-
-size_t ferc_conv_tmp_size(const ferc_conv_shape *s)
+static size_t tmp_per(const ferc_conv_shape *s)
 {
     int nb = ferc_conv_chunk(s);
     return nb == 1 ? 0 : (size_t)s->O * nb * s->Ho * s->Wo;
+}
+static size_t acc_per(const ferc_conv_shape *s) { return (size_t)s->O * s->C * s->k * s->k + s->O; }
+
+size_t ferc_conv_col_size(const ferc_conv_shape *s) { return col_per(s) * s->threads; }
+
+size_t ferc_conv_tmp_size(const ferc_conv_shape *s)
+{
+    return tmp_per(s) * s->threads + acc_per(s) * (s->threads - 1);
 }
 
 void ferc_im2col(float *col, const float *in, int nb, const ferc_conv_shape *s)
@@ -50,7 +61,6 @@ void ferc_im2col(float *col, const float *in, int nb, const ferc_conv_shape *s)
     const int Ho = s->Ho, Wo = s->Wo, HW = Ho * Wo;
     const int K = C * k * k;
     const size_t N = (size_t)nb * HW;
-#pragma omp parallel for collapse(2) schedule(static)
     for (int r = 0; r < K; r++) {
         for (int b = 0; b < nb; b++) {
             int c = r / (k * k), ki = (r / k) % k, kj = r % k;
@@ -89,8 +99,6 @@ void ferc_col2im(float *din, const float *col, int nb, const ferc_conv_shape *s)
     const int C = s->C, H = s->H, W = s->W, k = s->k, st = s->stride, pad = s->pad;
     const int Ho = s->Ho, Wo = s->Wo, HW = Ho * Wo;
     const size_t N = (size_t)nb * HW;
-    /* Each (b, c) plane of din is written only by the k*k rows of channel c. */
-#pragma omp parallel for collapse(2) schedule(static)
     for (int b = 0; b < nb; b++) {
         for (int c = 0; c < C; c++) {
             float *dst = din + ((size_t)b * C + c) * H * W;
@@ -123,77 +131,115 @@ void ferc_col2im(float *din, const float *col, int nb, const ferc_conv_shape *s)
     }
 }
 
-void ferc_conv_forward(float *out, const float *in, const float *w, const float *b,
-                       const ferc_conv_shape *s, float *col, float *tmp)
+/* Batch-parallel: each thread takes whole chunks of images and runs im2col,
+ * a single-threaded sgemm (OpenBLAS runs serially inside a parallel region)
+ * and the scatter on its own scratch, so threads never wait on each other. */
+/* One chunk of nb images starting at b0, on thread-private scratch. */
+static void fwd_chunk(float *out, const float *in, const float *w, const float *b, const ferc_conv_shape *s,
+                      int b0, int nb, float *mycol, float *mytmp)
 {
-    const int O = s->O, K = s->C * s->k * s->k, HW = s->Ho * s->Wo;
+    const int O = s->O, K = s->C * s->k * s->k, HW = s->Ho * s->Wo, N = nb * HW;
     const size_t in_img = (size_t)s->C * s->H * s->W, out_img = (size_t)O * HW;
-    const int chunk = ferc_conv_chunk(s);
-    for (int b0 = 0; b0 < s->B; b0 += chunk) {
-        int nb = s->B - b0 < chunk ? s->B - b0 : chunk;
-        int N = nb * HW;
-        const float *src = in + b0 * in_img;
-        /* 1x1 stride-1 unpadded convolution needs no im2col for one image */
-        const float *cm = col;
-        if (nb == 1 && s->k == 1 && s->stride == 1 && s->pad == 0)
-            cm = src;
-        else
-            ferc_im2col(col, src, nb, s);
-        float *dst = nb == 1 ? out + b0 * out_img : tmp;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, O, N, K, 1.0f, w, K, cm, N, 0.0f, dst, N);
-#pragma omp parallel for collapse(2) schedule(static)
-        for (int i = 0; i < nb; i++) {
-            for (int o = 0; o < O; o++) {
-                float *d = out + (b0 + i) * out_img + (size_t)o * HW;
-                const float *t = nb == 1 ? d : tmp + (size_t)o * N + (size_t)i * HW;
-                float bias = b ? b[o] : 0.0f;
-                for (int j = 0; j < HW; j++) d[j] = t[j] + bias;
-            }
+    const float *src = in + b0 * in_img;
+    /* 1x1 stride-1 unpadded convolution needs no im2col for one image */
+    const float *cm = mycol;
+    if (nb == 1 && s->k == 1 && s->stride == 1 && s->pad == 0)
+        cm = src;
+    else
+        ferc_im2col(mycol, src, nb, s);
+    float *dst = nb == 1 ? out + b0 * out_img : mytmp;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, O, N, K, 1.0f, w, K, cm, N, 0.0f, dst, N);
+    for (int i = 0; i < nb; i++) {
+        for (int o = 0; o < O; o++) {
+            float *d = out + (b0 + i) * out_img + (size_t)o * HW;
+            const float *g = nb == 1 ? d : mytmp + (size_t)o * N + (size_t)i * HW;
+            float bias = b ? b[o] : 0.0f;
+            for (int j = 0; j < HW; j++) d[j] = g[j] + bias;
         }
     }
 }
 
+/* Batch-parallel: each thread takes whole chunks of images and runs im2col,
+ * a single-threaded sgemm (OpenBLAS runs serially inside a parallel region)
+ * and the scatter on its own scratch, so threads never wait on each other.
+ * A single chunk (e.g. batch-1 inference) runs outside any parallel region,
+ * so that BLAS uses all threads for it. */
+void ferc_conv_forward(float *out, const float *in, const float *w, const float *b,
+                       const ferc_conv_shape *s, float *col, float *tmp)
+{
+    const int chunk = ferc_conv_chunk(s), nchunks = (s->B + chunk - 1) / chunk;
+    const size_t cp = col_per(s), tp = tmp_per(s);
+    if (nchunks == 1 || s->threads == 1) {
+        for (int ci = 0; ci < nchunks; ci++)
+            fwd_chunk(out, in, w, b, s, ci * chunk, s->B - ci * chunk < chunk ? s->B - ci * chunk : chunk, col, tmp);
+        return;
+    }
+#pragma omp parallel for schedule(static) num_threads(s->threads)
+    for (int ci = 0; ci < nchunks; ci++) {
+        int t = omp_get_thread_num(), b0 = ci * chunk;
+        fwd_chunk(out, in, w, b, s, b0, s->B - b0 < chunk ? s->B - b0 : chunk, col + t * cp, tmp + t * tp);
+    }
+}
+
+/* Batch-parallel like the forward pass; thread t > 0 accumulates dw/db into a
+ * private buffer that is summed into dw/db at the end (in thread order, so
+ * the result does not depend on timing). */
 void ferc_conv_backward(float *din, float *dw, float *db, const float *dout, const float *in,
                         const float *w, const ferc_conv_shape *s, float *col, float *tmp)
 {
     const int O = s->O, K = s->C * s->k * s->k, HW = s->Ho * s->Wo;
     const size_t in_img = (size_t)s->C * s->H * s->W, out_img = (size_t)O * HW;
-    const int chunk = ferc_conv_chunk(s);
-    if (db) {
-#pragma omp parallel for schedule(static)
-        for (int o = 0; o < O; o++) {
-            double acc = 0.0;
-            for (int b = 0; b < s->B; b++) {
-                const float *g = dout + b * out_img + (size_t)o * HW;
-                float sum = 0.0f;
-                for (int j = 0; j < HW; j++) sum += g[j];
-                acc += sum;
+    const int chunk = ferc_conv_chunk(s), nchunks = (s->B + chunk - 1) / chunk;
+    const int nt = s->threads < nchunks ? s->threads : nchunks;
+    const size_t cp = col_per(s), tp = tmp_per(s), ap = acc_per(s);
+    float *acc = tmp + tp * s->threads; /* (threads-1) private dw|db accumulators */
+    const int need_w = dw != NULL;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        int t = omp_get_thread_num();
+        float *mycol = col + t * cp, *mytmp = tmp + t * tp;
+        float *mydw = t == 0 ? dw : acc + (t - 1) * ap;
+        float *mydb = t == 0 ? db : acc + (t - 1) * ap + (size_t)O * K;
+        if (t > 0 && need_w) memset(mydw, 0, ap * sizeof(float));
+#pragma omp for schedule(static)
+        for (int ci = 0; ci < nchunks; ci++) {
+            int b0 = ci * chunk, nb = s->B - b0 < chunk ? s->B - b0 : chunk;
+            int N = nb * HW;
+            const float *g;
+            if (nb == 1) {
+                g = dout + b0 * out_img;
+            } else {
+                for (int i = 0; i < nb; i++)
+                    for (int o = 0; o < O; o++)
+                        memcpy(mytmp + (size_t)o * N + (size_t)i * HW, dout + (b0 + i) * out_img + (size_t)o * HW,
+                               sizeof(float) * HW);
+                g = mytmp;
             }
-            db[o] += (float)acc;
+            if (need_w) {
+                if (db)
+                    for (int o = 0; o < O; o++) {
+                        const float *go = g + (size_t)o * N;
+                        float sum = 0.0f;
+                        for (int j = 0; j < N; j++) sum += go[j];
+                        mydb[o] += sum;
+                    }
+                ferc_im2col(mycol, in + b0 * in_img, nb, s);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, O, K, N, 1.0f, g, N, mycol, N, 1.0f, mydw, K);
+            }
+            if (din) {
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, O, 1.0f, w, K, g, N, 0.0f, mycol, N);
+                ferc_col2im(din + b0 * in_img, mycol, nb, s);
+            }
         }
     }
-    for (int b0 = 0; b0 < s->B; b0 += chunk) {
-        int nb = s->B - b0 < chunk ? s->B - b0 : chunk;
-        int N = nb * HW;
-        const float *g;
-        if (nb == 1) {
-            g = dout + b0 * out_img;
-        } else {
-#pragma omp parallel for collapse(2) schedule(static)
-            for (int i = 0; i < nb; i++)
-                for (int o = 0; o < O; o++)
-                    memcpy(tmp + (size_t)o * N + (size_t)i * HW, dout + (b0 + i) * out_img + (size_t)o * HW,
-                           sizeof(float) * HW);
-            g = tmp;
-        }
-        if (dw) {
-            ferc_im2col(col, in + b0 * in_img, nb, s);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, O, K, N, 1.0f, g, N, col, N, 1.0f, dw, K);
-        }
-        if (din) {
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, O, 1.0f, w, K, g, N, 0.0f, col, N);
-            ferc_col2im(din + b0 * in_img, col, nb, s);
-        }
+    if (need_w && nt > 1) {
+        const long n = (long)O * K;
+#pragma omp parallel for schedule(static)
+        for (long i = 0; i < n; i++)
+            for (int t = 1; t < nt; t++) dw[i] += acc[(t - 1) * ap + i];
+        if (db)
+            for (int o = 0; o < O; o++)
+                for (int t = 1; t < nt; t++) db[o] += acc[(t - 1) * ap + n + o];
     }
 }
 

@@ -13,19 +13,22 @@ typedef struct {
     int B, C, H, W;       /* input (B,C,H,W) */
     int O, k, stride, pad;/* kernel (O,C,k,k), bias (O) */
     int Ho, Wo;           /* output (B,O,Ho,Wo) */
+    int threads;          /* OpenMP threads the scratch is sized for (omp_get_max_threads() at init) */
 } ferc_conv_shape;
 
 void ferc_conv_shape_init(ferc_conv_shape *s, int B, int C, int H, int W, int O, int k, int stride, int pad);
-/* Images processed per GEMM so that N = nb*Ho*Wo is large enough for BLAS. */
+/* Images processed per GEMM so that N = nb*Ho*Wo is large enough for BLAS,
+ * while leaving at least one chunk per thread. */
 int ferc_conv_chunk(const ferc_conv_shape *s);
-/* Scratch sizes in floats for col and tmp. */
+/* Scratch sizes in floats for col and tmp (per-thread im2col buffers, GEMM
+ * outputs and private dw/db accumulators, for s->threads threads). */
 size_t ferc_conv_col_size(const ferc_conv_shape *s);
 size_t ferc_conv_tmp_size(const ferc_conv_shape *s);
 
 /* out (B,O,Ho,Wo) = conv(in (B,C,H,W), w (O,C,k,k)) + b (O); b may be NULL */
 void ferc_conv_forward(float *out, const float *in, const float *w, const float *b,
                        const ferc_conv_shape *s, float *col, float *tmp);
-/* din (B,C,H,W) (NULL: not needed), dw (O,C,k,k) += , db (O) += (dw/db NULL: frozen) */
+/* din (B,C,H,W) (NULL: not needed), dw (O,C,k,k) += , db (O) += (dw and db both NULL: frozen) */
 void ferc_conv_backward(float *din, float *dw, float *db, const float *dout, const float *in,
                         const float *w, const ferc_conv_shape *s, float *col, float *tmp);
 void ferc_conv_forward_naive(float *out, const float *in, const float *w, const float *b,

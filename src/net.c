@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <omp.h>
 #include "layers.h"
 #include "net.h"
 
@@ -199,7 +200,7 @@ void ferc_net_free(ferc_net *net)
 
 int ferc_net_reserve(ferc_net *net, int B, ferc_err *e)
 {
-    if (B <= net->cap) return 0;
+    if (B <= net->cap && omp_get_max_threads() <= net->threads) return 0;
     free_batch(net);
     size_t in_n = (size_t)B * net->arch.in_c * net->arch.in_h * net->arch.in_w;
     size_t maxact = in_n, col = 1, tmp = 1;
@@ -244,6 +245,7 @@ int ferc_net_reserve(ferc_net *net, int B, ferc_err *e)
         free_batch(net);
         return ferc_errf(e, "network: out of memory for batch %d", B);
     }
+    net->threads = omp_get_max_threads();
     net->col_cap = col;
     net->tmp_cap = tmp;
     net->cap = B;
@@ -286,6 +288,7 @@ float *ferc_net_forward(ferc_net *net, int B)
         case FERC_CONV: {
             ferc_conv_shape s;
             ferc_conv_shape_init(&s, B, l->c_in, l->h_in, l->w_in, l->c_out, l->k, l->stride, l->pad);
+            if (s.threads > net->threads) s.threads = net->threads;
             ferc_conv_forward(l->out, x, P(l->t_w), P(l->t_b), &s, net->col, net->tmp);
             break;
         }
@@ -346,6 +349,7 @@ void ferc_net_backward(ferc_net *net, const float *dlogits, int B)
         case FERC_CONV: {
             ferc_conv_shape s;
             ferc_conv_shape_init(&s, B, l->c_in, l->h_in, l->w_in, l->c_out, l->k, l->stride, l->pad);
+            if (s.threads > net->threads) s.threads = net->threads;
             ferc_conv_backward(dx, l->frozen ? NULL : G(l->t_w), l->frozen ? NULL : G(l->t_b), dy, x,
                                P(l->t_w), &s, net->col, net->tmp);
             break;

@@ -83,6 +83,7 @@ typedef struct {
     size_t col_cap;                /* floats in col */
     float *tmp;                    /* GEMM output scratch for batched conv */
     size_t tmp_cap;
+    int threads;                   /* OpenMP threads the scratch was sized for (at reserve) */
     int training;                  /* 1: BN uses batch stats and updates running stats; dropout on */
     float bn_momentum;             /* 0.1 as in PyTorch */
     float bn_eps;                  /* 1e-5 */
