@@ -1,6 +1,7 @@
 # ferc: facial-expression recognition in C.
 #   make            builds bin/train (and later bin/eval, bin/demo)
 # The commands live in bin/ because train/ and eval/ hold their sources.
+#   make deps       installs the Debian packages (apt-get; root or sudo)
 #   make test       builds and runs tests/ (tests/run.sh)
 #   make bench      runs the benchmarks (bench/run.sh)
 #   make asan       runs the test suite under AddressSanitizer + UBSan
@@ -20,54 +21,60 @@ else
 BLAS_LIBS := $(shell pkg-config --libs openblas 2>/dev/null)
 BLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
 endif
+# OPT: optimisation/sanitiser flags; EXTRA: anything else (e.g. EXTRA=-Werror).
 OPT     ?= -O3 -march=native
-CFLAGS  ?= $(OPT) -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp -Isrc $(PKG_CFLAGS) $(BLAS_CFLAGS)
+EXTRA   ?=
+ALL_CFLAGS := $(OPT) -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp -Isrc $(PKG_CFLAGS) $(BLAS_CFLAGS) $(EXTRA) $(CFLAGS)
 LDLIBS  += $(PKG_LIBS) $(BLAS_LIBS) -lm -lpthread
-LDFLAGS += -fopenmp
+ALL_LDFLAGS := -fopenmp $(LDFLAGS)
 BUILD   ?= build
+BIN     ?= bin
 
 SRC  := $(wildcard src/*.c)
 OBJ  := $(SRC:src/%.c=$(BUILD)/src/%.o)
 LIB  := $(BUILD)/libferc.a
 TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c tests/mk_*.c))
-TOOLS := bin/train
+TOOLS := $(BIN)/train
 
-.PHONY: all test bench asan clean datasets
+.PHONY: all test bench asan clean datasets deps
 all: $(TOOLS)
 
 $(BUILD)/src/%.o: src/%.c $(wildcard src/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(LIB): $(OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-bin/train: train/*.c train/*.h $(LIB)
-	@mkdir -p bin
-	$(CC) $(CFLAGS) -Itrain -o $@ $(filter %.c,$^) $(LIB) $(LDFLAGS) $(LDLIBS)
+$(BIN)/train: train/*.c train/*.h $(LIB)
+	@mkdir -p $(BIN)
+	$(CC) $(ALL_CFLAGS) -Itrain -o $@ $(filter %.c,$^) $(LIB) $(ALL_LDFLAGS) $(LDLIBS)
 
-bin/eval: eval/*.c $(LIB)
-	@mkdir -p bin
-	$(CC) $(CFLAGS) -o $@ $(filter %.c,$^) $(LIB) $(LDFLAGS) $(LDLIBS)
+$(BIN)/eval: eval/*.c $(LIB)
+	@mkdir -p $(BIN)
+	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c,$^) $(LIB) $(ALL_LDFLAGS) $(LDLIBS)
 
 $(BUILD)/tests/%: tests/%.c tests/test.h $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(LIB) $(ALL_LDFLAGS) $(LDLIBS)
 
 test: $(TESTS) $(TOOLS)
-	BUILD=$(BUILD) bash tests/run.sh
+	BUILD=$(BUILD) BIN=$(BIN) bash tests/run.sh
 
 asan:
-	$(MAKE) BUILD=build-asan OPT="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer" \
-		LDFLAGS="-fopenmp -fsanitize=address,undefined" test
+	$(MAKE) BUILD=build-asan BIN=build-asan/bin OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
+		LDFLAGS="-fsanitize=address,undefined" test
 
 bench: $(TOOLS) $(BUILD)/bench_ferc
 	bash bench/run.sh
 
 $(BUILD)/bench_ferc: bench/bench_ferc.c $(LIB)
-	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(ALL_LDFLAGS) $(LDLIBS)
+
+# Installs the Debian packages ferc needs (as root or via sudo).
+deps:
+	bash .ci/deps
 
 # Links the shared research datasets into datasets/ when they are beside the project.
 datasets:

@@ -6,6 +6,7 @@
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
+BIN=${BIN:-bin}
 DATA=${FERC_DATASETS:-../shared/datasets}
 PY=/usr/bin/python3
 T=$(mktemp -d /tmp/ferc-t_train.XXXXXX)
@@ -53,23 +54,23 @@ rotate = 5
 [output]
 dir = $T/runs
 EOF2
-TR() { bin/train "$@" --quiet; }
+TR() { "$BIN/train" "$@" --quiet; }
 
 # --help
-if out=$(bin/train --help) && grep -q -- "--resume" <<<"$out"; then ok help; else bad help "$out"; fi
+if out=$("$BIN/train" --help) && grep -q -- "--resume" <<<"$out"; then ok help; else bad help "$out"; fi
 
 # malformed config: error names file:line, non-zero exit
 printf '[data]\npath = x\nclasses = a, b\n[train]\nlerning_rate = 0.1\n' >"$T/bad.ini"
-out=$(bin/train "$T/bad.ini" 2>&1); rc=$?
+out=$("$BIN/train" "$T/bad.ini" 2>&1); rc=$?
 if (( rc != 0 )) && grep -q "bad.ini:5" <<<"$out"; then ok bad_config; else bad bad_config "rc=$rc" "$out"; fi
 
 # missing dataset folder: names it
 printf '[data]\npath = %s/nowhere\nclasses = a, b\n' "$T" >"$T/nodata.ini"
-out=$(bin/train "$T/nodata.ini" 2>&1); rc=$?
+out=$("$BIN/train" "$T/nodata.ini" 2>&1); rc=$?
 if (( rc != 0 )) && grep -q "$T/nowhere" <<<"$out"; then ok missing_data; else bad missing_data "rc=$rc" "$out"; fi
 
 # bad option values
-out=$(bin/train "$T/synth.ini" --fold 9 2>&1); rc=$?
+out=$("$BIN/train" "$T/synth.ini" --fold 9 2>&1); rc=$?
 if (( rc != 0 )) && grep -q "out of range" <<<"$out"; then ok fold_range; else bad fold_range "rc=$rc" "$out"; fi
 
 # uninterrupted reference run
@@ -91,7 +92,7 @@ if r=$(same_ckpt "$T/a/fold1/last.h5" "$T/c/fold1/last.h5"); then ok resume_epoc
 
 # Ctrl-C: exits 130, leaves a resumable checkpoint, resume completes
 sed 's/^epochs = 3/epochs = 400/' "$T/synth.ini" >"$T/long.ini"
-bin/train "$T/long.ini" --fold 0 --out "$T/d" --quiet >/dev/null 2>"$T/d.log" &
+"$BIN/train" "$T/long.ini" --fold 0 --out "$T/d" --quiet >/dev/null 2>"$T/d.log" &
 pid=$!
 for _ in $(seq 100); do grep -q "^epoch" "$T/d.log" 2>/dev/null && break; sleep 0.1; done
 kill -INT $pid; wait $pid; rc=$?
