@@ -141,6 +141,14 @@ print("frozen layers unchanged, others trained, head re-initialised")
 PYEOF
 then ok finetune_init_freeze; else bad finetune_init_freeze "rc=$rc" "$(tail -8 "$T/ft.log")"; fi
 
+# --init from another architecture is refused, naming the tensor
+out=$(TR "$T/wide.ini" --init "$T/a/fold1/model.h5" --fold 1 --out "$T/ft2" 2>&1); rc=$?
+if (( rc != 0 )) && grep -q "tensor conv2_1/kernel" <<<"$out" && grep -q "another architecture" <<<"$out"; then
+    ok init_other_arch_refused
+else
+    bad init_other_arch_refused "rc=$rc" "$(tail -3 <<<"$out")"
+fi
+
 # real data: a short run on CK+48 (about 690 training images, 5 subject folds)
 # must learn: held-out-subject accuracy far above chance (1/7; majority class 25%)
 if [[ -d $DATA/CK+48 ]]; then

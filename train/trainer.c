@@ -67,6 +67,25 @@ typedef struct {
     int n;
 } eval_result;
 
+/* Watches ferc_ckpt_init_from's log for shape mismatches outside the head. */
+typedef struct {
+    const char *head;     /* name of the classifier layer, e.g. "fc3" */
+    char first_bad[512];
+    int bad;
+} init_check;
+
+static void init_log(void *ctx, const char *msg)
+{
+    init_check *ic = ctx;
+    fprintf(stderr, "  %s\n", msg);
+    const char *p = strstr(msg, ": skipped ");
+    if (!p) return;
+    p += strlen(": skipped ");
+    size_t hl = strlen(ic->head);
+    if (strncmp(p, ic->head, hl) == 0 && p[hl] == '/') return;
+    if (!ic->bad++) snprintf(ic->first_bad, sizeof ic->first_bad, "tensor %s", p);
+}
+
 /* Inference-mode loss and accuracy over one pass of a (non-augmenting) loader. */
 static void evaluate(ferc_net *net, ferc_loader *ld, uint64_t seed, eval_result *r)
 {
@@ -209,9 +228,17 @@ static int run_fold(fold_job *job, int fold, const char *dir)
                         cfg->lr, cfg->min_lr, cfg->warmup_epochs, cfg->step_epochs, cfg->step_gamma, cfg->epochs};
 
     if (o->init) {
-        int n = ferc_ckpt_init_from(o->init, &net, log_stderr, NULL, &e);
+        /* Only the classifier head may differ in shape: a mismatch anywhere
+         * else means the checkpoint is from another architecture. */
+        init_check ic = {net.layers[net.n_layers - 1].name, "", 0};
+        int n = ferc_ckpt_init_from(o->init, &net, init_log, &ic, &e);
         if (n < 0) {
             fprintf(stderr, "train: %s\n", e.msg);
+            goto done;
+        }
+        if (ic.bad) {
+            fprintf(stderr, "train: --init %s: %s\nHINT: the checkpoint is from another architecture; only the "
+                            "classifier head (%s) may differ\n", o->init, ic.first_bad, ic.head);
             goto done;
         }
         fprintf(stderr, "train: initialised %d tensors from %s\n", n, o->init);
