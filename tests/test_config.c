@@ -199,17 +199,17 @@ static int test_load_ck(void)
     CHECK(c.n_aliases == 4 && !strcmp(c.alias_from[0], "happiness") && !strcmp(c.alias_to[0], "happy"));
     CHECK(!strcmp(c.alias_from[3], "surprised") && !strcmp(c.alias_to[3], "surprise"));
     CHECK(c.input_size == 48 && c.subject_prefix == 1 && c.folds == 10 && c.fold == 0);
-    static const int convs[] = {2, 2, 3, 3, 3}, widths[] = {32, 64, 128, 256, 256};
-    CHECK(c.n_blocks == 5 && c.width_mult == 0.5f);
+    static const int convs[] = {2, 2, 3, 3, 3}, widths[] = {16, 32, 64, 128, 128};
+    CHECK(c.n_blocks == 5 && c.width_mult == 0.25f);
     for (int i = 0; i < 5; i++) CHECK(c.block_convs[i] == convs[i] && c.block_width[i] == widths[i]);
-    CHECK(c.n_fc == 2 && c.fc_width[0] == 256 && c.fc_width[1] == 256 && c.dropout == 0.2f);
+    CHECK(c.n_fc == 2 && c.fc_width[0] == 128 && c.fc_width[1] == 128 && c.dropout == 0.2f);
     CHECK(!strcmp(c.optimizer, "sgd") && c.lr == 0.01f && c.momentum == 0.9f && c.nesterov == 1);
     CHECK(c.weight_decay == 5e-4f && !strcmp(c.schedule, "cosine") && c.warmup_epochs == 1);
-    CHECK(c.epochs == 30 && c.batch == 32 && c.label_smoothing == 0.1f && c.class_weights == 1);
+    CHECK(c.epochs == 50 && c.batch == 32 && c.label_smoothing == 0.1f && c.class_weights == 1);
     CHECK(c.flip == 1 && c.shift == 0.1f && c.rotate == 10 && c.scale == 0.1f);
     CHECK(c.brightness == 0.2f && c.contrast == 0.2f);
     CHECK(!strcmp(c.out_dir, "runs") && !strcmp(c.name, "ck"));
-    CHECK(c.text && strstr(c.text, "widths = 64,128,256,512,512\nwidth_mult = 0.5\n"));
+    CHECK(c.text && strstr(c.text, "widths = 64,128,256,512,512\nwidth_mult = 0.25\n"));
     CHECK(strstr(c.text, "\nrotate = 10\n") && strstr(c.text, "\nweight_decay = 0.0005\n"));
     /* Defaults used are logged; keys in the file are not. */
     CHECK(logged(&l, "default: train.seed = 1"));
