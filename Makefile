@@ -34,7 +34,7 @@ SRC  := $(wildcard src/*.c)
 OBJ  := $(SRC:src/%.c=$(BUILD)/src/%.o)
 LIB  := $(BUILD)/libferc.a
 TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c tests/mk_*.c))
-TOOLS := $(BIN)/train
+TOOLS := $(BIN)/train $(BIN)/eval
 
 .PHONY: all test bench asan clean datasets deps
 all: $(TOOLS)
@@ -51,7 +51,7 @@ $(BIN)/train: train/*.c train/*.h $(LIB)
 	@mkdir -p $(BIN)
 	$(CC) $(ALL_CFLAGS) -Itrain -o $@ $(filter %.c,$^) $(LIB) $(ALL_LDFLAGS) $(LDLIBS)
 
-$(BIN)/eval: eval/*.c $(LIB)
+$(BIN)/eval: eval/*.c eval/*.h $(LIB)
 	@mkdir -p $(BIN)
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c,$^) $(LIB) $(ALL_LDFLAGS) $(LDLIBS)
 

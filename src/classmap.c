@@ -144,7 +144,7 @@ int ferc_classmap_apply(ferc_config *dst, const ferc_folder_map *m, const char *
         if (m->cls[i] < 0) continue;
         if (n == FERC_MAX_ALIASES) return ferc_errf(e, "%s: too many class folders", root);
         snprintf(dst->alias_from[n], FERC_NAME, "%s", m->name[i]);
-        snprintf(dst->alias_to[n], FERC_NAME, "%s", dst->classes[m->cls[i]]);
+        memcpy(dst->alias_to[n], dst->classes[m->cls[i]], FERC_NAME); /* both FERC_NAME arrays, terminated */
         n++;
     }
     dst->n_aliases = n;

@@ -9,7 +9,7 @@
 #include "image.h"
 
 static const ferc_rgb BLACK = {0, 0, 0}, WHITE = {255, 255, 255}, GRAY = {120, 120, 120},
-                      LIGHT = {225, 225, 225}, INK = {30, 30, 30};
+                      LIGHT = {225, 225, 225}, INK = {30, 30, 30}, EMPTY = {236, 236, 236};
 
 /* ------------------------------------------------------------ primitives */
 
@@ -76,7 +76,7 @@ void ferc_canvas_line(ferc_canvas *c, int x0, int y0, int x1, int y1, int thick,
 int ferc_text_width(const char *s, int scale)
 {
     int n = (int)strlen(s);
-    return n ? (FERC_FONT_ADVANCE * n - 1) * scale : 0;
+    return n ? (FERC_GLYPH_ADVANCE * n - 1) * scale : 0;
 }
 
 /* Draws s; rotate = 0 normal, 1 = 90 degrees counter-clockwise. For rotate = 1,
@@ -86,10 +86,10 @@ static void draw_text(ferc_canvas *c, int x, int y, const char *s, int scale, fe
 {
     for (int i = 0; s[i]; i++) {
         const uint8_t *g = ferc_font_glyph((unsigned char)s[i]);
-        int pen = i * FERC_FONT_ADVANCE * scale;
-        for (int gy = 0; gy < FERC_FONT_H; gy++)
-            for (int gx = 0; gx < FERC_FONT_W; gx++) {
-                if (!(g[gy] >> (FERC_FONT_W - 1 - gx) & 1)) continue;
+        int pen = i * FERC_GLYPH_ADVANCE * scale;
+        for (int gy = 0; gy < FERC_GLYPH_H; gy++)
+            for (int gx = 0; gx < FERC_GLYPH_W; gx++) {
+                if (!(g[gy] >> (FERC_GLYPH_W - 1 - gx) & 1)) continue;
                 if (rotate)
                     ferc_canvas_rect(c, x + gy * scale, y - pen - (gx + 1) * scale + 1, scale, scale, col);
                 else
@@ -134,7 +134,7 @@ ferc_rgb ferc_colormap_blues(double f)
 /* ------------------------------------------------------------ heat map */
 
 #define TS 2                         /* text scale of the charts */
-#define TH (FERC_FONT_H * TS)        /* text height */
+#define TH (FERC_GLYPH_H * TS)        /* text height */
 #define PAD 16
 #define GAP 10
 #define BAR_W 16
@@ -190,13 +190,13 @@ int ferc_plot_confusion(ferc_canvas *out, int k, const char *const *classes, con
             int64_t v = cm[t * FERC_MAX_CLASSES + p];
             double f = row ? (double)v / (double)row : 0.0;
             int cx = x0 + p * C, cy = y0 + t * C;
-            ferc_canvas_rect(out, cx, cy, C, C, ferc_colormap_blues(f));
+            ferc_canvas_rect(out, cx, cy, C, C, row ? ferc_colormap_blues(f) : EMPTY); /* gray: no images of t */
             ferc_rgb tc = f > 0.5 ? WHITE : v ? INK : GRAY;
             snprintf(buf, sizeof buf, "%lld", (long long)v);
             int sc = ferc_text_width(buf, TS) <= C - 6 ? TS : 1;
-            int cyt = row ? cy + C / 2 - TH - 3 : cy + C / 2 - FERC_FONT_H * sc / 2;
+            int cyt = v ? cy + C / 2 - TH - 3 : cy + C / 2 - FERC_GLYPH_H * sc / 2;
             text_centered(out, cx + C / 2, cyt, buf, sc, tc);
-            if (row) {
+            if (v) { /* empty cells show only their 0 */
                 snprintf(buf, sizeof buf, "%.0f%%", 100.0 * f);
                 text_centered(out, cx + C / 2, cy + C / 2 + 3, buf, TS, tc);
             }
@@ -279,7 +279,7 @@ int ferc_plot_lines(ferc_canvas *c, int x, int y, int w, int h, const ferc_serie
     }
     /* plot area */
     int px0 = x + GAP + TH + GAP + tick_w + 6, py0 = y + (title ? TH + 2 * GAP : GAP);
-    int px1 = x + w - GAP, py1 = y + h - (GAP + TH + 6 + TH + GAP);
+    int px1 = x + w - GAP - 3 * FERC_GLYPH_ADVANCE * TS / 2, py1 = y + h - (GAP + TH + 6 + TH + GAP);
     if (px1 - px0 < 20 || py1 - py0 < 20) return ferc_errf(e, "plot '%s': panel too small", title ? title : "");
     const int pw = px1 - px0, ph = py1 - py0;
 #define MAPX(v) (px0 + (int)lround(((v) - xlo) / (xhi - xlo) * (pw - 1)))
@@ -315,14 +315,13 @@ int ferc_plot_lines(ferc_canvas *c, int x, int y, int w, int h, const ferc_serie
             int xx = MAPX(xv), yy = MAPY(fmin(fmax(yv, ylo), yhi));
             if (have)
                 ferc_canvas_line(c, lx, ly, xx, yy, s[i].thick, s[i].color);
-            if (s[i].n <= 60) ferc_canvas_rect(c, xx - s[i].thick, yy - s[i].thick, 2 * s[i].thick + 1,
+            if (s[i].n <= 60 && s[i].thick > 1) ferc_canvas_rect(c, xx - s[i].thick, yy - s[i].thick, 2 * s[i].thick + 1,
                                                2 * s[i].thick + 1, s[i].color);
             have = 1, lx = xx, ly = yy;
         }
     }
-#undef MAPX
-#undef MAPY
-    /* legend, top right */
+    /* legend: in the corner of the plot area that covers the fewest data points
+     * (tried in the order top right, bottom right, top left, bottom left) */
     int n_lab = 0, lab_w = 0;
     for (int i = 0; i < n; i++)
         if (s[i].label) {
@@ -332,7 +331,20 @@ int ferc_plot_lines(ferc_canvas *c, int x, int y, int w, int h, const ferc_serie
         }
     if (n_lab) {
         int bw = 8 + 24 + 6 + lab_w + 8, bh = 6 + n_lab * (TH + 6);
-        int bx = px1 - bw - 6, by = py0 + 6, row = 0;
+        const int cx[4] = {px1 - bw - 6, px1 - bw - 6, px0 + 6, px0 + 6}, cy[4] = {py0 + 6, py1 - bh - 6, py0 + 6, py1 - bh - 6};
+        int best = 0, best_n = -1;
+        for (int q = 0; q < 4; q++) {
+            int cnt = 0;
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < s[i].n; j++) {
+                    double xv = s[i].x[(size_t)j * s[i].stride], yv = s[i].y[(size_t)j * s[i].stride];
+                    if (!isfinite(xv) || !isfinite(yv)) continue;
+                    int xx = MAPX(xv), yy = MAPY(fmin(fmax(yv, ylo), yhi));
+                    cnt += xx >= cx[q] - 4 && xx < cx[q] + bw + 4 && yy >= cy[q] - 4 && yy < cy[q] + bh + 4;
+                }
+            if (best_n < 0 || cnt < best_n) best = q, best_n = cnt;
+        }
+        int bx = cx[best], by = cy[best], row = 0;
         ferc_canvas_rect(c, bx, by, bw, bh, WHITE);
         ferc_canvas_frame(c, bx, by, bw, bh, GRAY);
         for (int i = 0; i < n; i++) {
@@ -343,5 +355,7 @@ int ferc_plot_lines(ferc_canvas *c, int x, int y, int w, int h, const ferc_serie
             row++;
         }
     }
+#undef MAPX
+#undef MAPY
     return 0;
 }
