@@ -69,8 +69,9 @@ int main(int argc, char **argv)
     double lat = (now() - t0) / n * 1e3;
     const char *ct = getenv("OPENBLAS_CORETYPE");
     printf("engine=ferc width=%d batch=%d threads=%d train_img_s=%.1f train_gflops=%.1f infer1_ms=%.3f "
-           "params=%zu coretype=%s blas_core=%s\n",
-           width, batch, threads, train_ips, gflops, lat, net.n_params, ct ? ct : "unset", openblas_get_corename());
+           "gflop_per_img=%.4f params=%zu coretype=%s blas_core=%s\n",
+           width, batch, threads, train_ips, gflops, lat, 3.0 * ferc_net_flops(&net) / 1e9, net.n_params,
+           ct ? ct : "unset", openblas_get_corename());
     free(y), free(d);
     ferc_optim_free(&opt);
     ferc_net_free(&net);

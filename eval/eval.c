@@ -17,9 +17,9 @@
 #include "eval.h"
 
 static const char *USAGE =
-    "usage: ./eval CHECKPOINT... [options]\n"
+    "usage: bin/eval CHECKPOINT... [options]\n"
     "\n"
-    "Evaluates checkpoints written by ./train (training checkpoints and inference\n"
+    "Evaluates checkpoints written by bin/train (training checkpoints and inference\n"
     "exports alike). By default each checkpoint is scored on its own held-out test\n"
     "fold, recreated from the split recorded in it (data.path, folds, fold, seed;\n"
     "data.path is relative to the folder training ran in).\n"
