@@ -55,7 +55,7 @@ $(BIN)/eval: eval/*.c eval/*.h $(LIB)
 	@mkdir -p $(BIN)
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c,$^) $(LIB) $(ALL_LDFLAGS) $(LDLIBS)
 
-$(BUILD)/tests/%: tests/%.c tests/test.h $(LIB)
+$(BUILD)/tests/%: tests/%.c tests/*.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(LIB) $(ALL_LDFLAGS) $(LDLIBS)
 
@@ -66,8 +66,12 @@ asan:
 	$(MAKE) BUILD=build-asan BIN=build-asan/bin OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
 		LDFLAGS="-fsanitize=address,undefined" test
 
-bench: $(TOOLS) $(BUILD)/bench_ferc
-	bash bench/run.sh
+bench: $(TOOLS) $(BUILD)/bench_ferc $(BUILD)/bench_detect
+	BUILD=$(BUILD) bash bench/run.sh
+	BUILD=$(BUILD) bash bench/detect.sh
+
+$(BUILD)/bench_detect: bench/bench_detect.c tests/haar_synth.h $(LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(ALL_LDFLAGS) $(LDLIBS)
 
 $(BUILD)/bench_ferc: bench/bench_ferc.c $(LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(ALL_LDFLAGS) $(LDLIBS)

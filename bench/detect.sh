@@ -5,8 +5,9 @@
 # gradient, noise and checkerboard backgrounds with 1-3 CK+48 faces of 48-160
 # px pasted at known places), the same cascade file, scale factor, minimum
 # neighbours and minimum size; 1 and 2 threads (OpenMP num_threads for ferc,
-# cv2.setNumThreads for OpenCV). Each engine runs twice per thread count,
-# interleaved, and its faster run counts (the machine may be shared).
+# cv2.setNumThreads for OpenCV). Each engine runs RUNS times per thread count,
+# alternating with the other, and its fastest run counts (the machine may be
+# shared).
 #
 # Prints how many of OpenCV's detections ferc finds (IoU >= 0.5), false
 # positives of each against the pasted faces, the time per frame, and ends with
@@ -14,13 +15,15 @@
 #   ratio detect_2threads X.XX
 # (OpenCV ms / ferc ms: higher is better for ferc).
 #
-# Environment: BUILD (build), N (frames, 30), REPEAT (timed calls per frame, 5),
-# SCALE (1.1), NEIGHBORS (3), MIN (minimum size, 30), CASCADE, FERC_DATASETS.
+# Environment: BUILD (build), N (frames, 30), REPEAT (timed calls per frame, 3),
+# RUNS (3), SCALE (1.1), NEIGHBORS (3), MIN (minimum size, 30), CASCADE,
+# FERC_DATASETS.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 N=${N:-30}
-REPEAT=${REPEAT:-5}
+REPEAT=${REPEAT:-3}
+RUNS=${RUNS:-3}
 SCALE=${SCALE:-1.1}
 NEIGHBORS=${NEIGHBORS:-3}
 MIN=${MIN:-30}
@@ -30,8 +33,8 @@ PY=/usr/bin/python3
 BD=$BUILD/bench_detect
 
 if [[ ! -x $BD ]]; then
-    echo "detect: $BD not built; build it with"
-    echo "  make $BUILD/libferc.a && cc -O3 -march=native -std=c11 -D_GNU_SOURCE -fopenmp -Isrc bench/bench_detect.c $BUILD/libferc.a \$(pkg-config --libs libpng libjpeg hdf5) -lm -o $BD"
+    echo "detect: $BD not built; build it with 'make $BD', or by hand:"
+    echo "  make $BUILD/libferc.a && cc -O3 -march=native -std=c11 -D_GNU_SOURCE -fopenmp -Isrc bench/bench_detect.c $BUILD/libferc.a \$(pkg-config --libs libpng libjpeg) -lm -o $BD"
     exit 1
 fi
 [[ -r $CASCADE ]] || { echo "detect: no cascade at $CASCADE (apt-get install opencv-data)"; exit 1; }
@@ -49,20 +52,20 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset} (BLAS is not used by either detector)"
 [[ $have_cv == 1 ]] && echo "opencv: $($PY -c 'import cv2; print(cv2.__version__)'), cascade: $CASCADE"
 echo "frames: $N x 640x480 (flat, gradient, noise, checker backgrounds; 1-3 CK+48 faces of 48-160 px)"
-echo "parameters: scale factor $SCALE, min neighbours $NEIGHBORS, min size ${MIN}x$MIN; $REPEAT timed calls per frame after one warm-up"
+echo "parameters: scale factor $SCALE, min neighbours $NEIGHBORS, min size ${MIN}x$MIN; $REPEAT timed calls per frame after one warm-up, fastest of $RUNS alternating runs"
 
-ms() { sed -nE 's/.*"ms_per_image": ([0-9.]+).*/\1/p' "$1"; }
-best() { awk -v a="$1" -v b="$2" 'BEGIN{print (a + 0 < b + 0) ? a : b}'; }
+# fastest ms_per_image among the given JSON-lines files
+best() { sed -nE 's/.*"ms_per_image": ([0-9.]+).*/\1/p' "$@" | sort -g | head -1; }
 declare -A R
 for t in 1 2; do
-    for run in 1 2; do
+    for run in $(seq "$RUNS"); do
         OMP_NUM_THREADS=$t "$BD" "${opts[@]}" --threads "$t" "${frames[@]}" >"$T/ferc_${t}_$run.jsonl" || exit 1
         if [[ $have_cv == 1 ]]; then
             $PY bench/detect_opencv.py "${opts[@]}" --threads "$t" "${frames[@]}" >"$T/ocv_${t}_$run.jsonl" || exit 1
         fi
     done
-    R[ferc_$t]=$(best "$(ms "$T/ferc_${t}_1.jsonl")" "$(ms "$T/ferc_${t}_2.jsonl")")
-    [[ $have_cv == 1 ]] && R[ocv_$t]=$(best "$(ms "$T/ocv_${t}_1.jsonl")" "$(ms "$T/ocv_${t}_2.jsonl")")
+    R[ferc_$t]=$(best "$T"/ferc_"${t}"_*.jsonl)
+    [[ $have_cv == 1 ]] && R[ocv_$t]=$(best "$T"/ocv_"${t}"_*.jsonl)
 done
 simd=$(sed -nE 's/.*"simd": "([a-z0-9]+)".*/\1/p' "$T/ferc_1_1.jsonl")
 
