@@ -18,6 +18,14 @@ void ferc_arch_from_config(ferc_arch *a, const ferc_config *c)
     a->freeze = c->freeze;
 }
 
+int ferc_argmax(const float *z, int K)
+{
+    int best = 0;
+    for (int k = 1; k < K; k++)
+        if (z[k] > z[best]) best = k;
+    return best;
+}
+
 void ferc_predict(ferc_net *net, const float *x, int n, float *probs, int *pred)
 {
     int saved = net->training;
@@ -30,9 +38,7 @@ void ferc_predict(ferc_net *net, const float *x, int n, float *probs, int *pred)
         float *lg = ferc_net_forward(net, nb);
         for (int i = 0; i < nb; i++) {
             const float *z = lg + (size_t)i * K;
-            int best = 0;
-            for (int k = 1; k < K; k++)
-                if (z[k] > z[best]) best = k;
+            int best = ferc_argmax(z, K);
             if (pred) pred[b0 + i] = best;
             if (probs) ferc_softmax_xent(z, &best, 1, K, NULL, 0.0f, NULL, probs + (size_t)(b0 + i) * K);
         }

@@ -7,6 +7,9 @@
 /* The VGG-style architecture described by c's [model] and [data] keys. */
 void ferc_arch_from_config(ferc_arch *a, const ferc_config *c);
 
+/* Index of the largest of z[0..K-1] (the first on ties). */
+int ferc_argmax(const float *z, int K);
+
 /* Evaluates net (inference mode) on n normalised images x (n,1,S,S) in
  * batches of up to net->cap; writes probabilities (n, K) when probs != NULL
  * and predictions pred[n] when != NULL. Restores net->training. */

@@ -102,10 +102,7 @@ static void evaluate(ferc_net *net, ferc_loader *ld, uint64_t seed, eval_result 
         float *lg = ferc_net_forward(net, nb);
         loss += ferc_softmax_xent(lg, y, nb, K, NULL, 0.0f, NULL, NULL) * nb;
         for (int i = 0; i < nb; i++) {
-            int best = 0;
-            for (int k = 1; k < K; k++)
-                if (lg[i * K + k] > lg[i * K + best]) best = k;
-            correct += best == y[i];
+            correct += ferc_argmax(lg + i * K, K) == y[i];
         }
         n += nb;
     }
@@ -284,12 +281,7 @@ static int run_fold(fold_job *job, int fold, const char *dir)
             ferc_rng_seed(&net.rng, mix(cfg->seed, (uint64_t)st.global_step));
             memcpy(net.input, x, sizeof(float) * nb * cfg->input_size * cfg->input_size);
             float *lg = ferc_net_forward(&net, nb);
-            for (int i = 0; i < nb; i++) {
-                int best = 0;
-                for (int k = 1; k < cfg->n_classes; k++)
-                    if (lg[i * cfg->n_classes + k] > lg[i * cfg->n_classes + best]) best = k;
-                correct += best == y[i];
-            }
+            for (int i = 0; i < nb; i++) correct += ferc_argmax(lg + i * cfg->n_classes, cfg->n_classes) == y[i];
             float l = ferc_softmax_xent(lg, y, nb, cfg->n_classes, cfg->class_weights ? cw : NULL,
                                         cfg->label_smoothing, dl, NULL);
             ferc_net_zero_grad(&net);
@@ -432,13 +424,7 @@ int ferc_train_main(ferc_config *cfg, const ferc_train_opts *o)
     if (o->resume) {
         ferc_train_state st;
         memset(&st, 0, sizeof st);
-        ferc_config stored;
-        if (ferc_ckpt_read_config(o->resume, &stored, &e)) {
-            fprintf(stderr, "train: %s\n", e.msg);
-            return 1;
-        }
-        ferc_config_free(&stored);
-        /* the fold comes from the checkpoint */
+        /* the fold comes from the checkpoint (read_state also checks it is ferc's) */
         if (ferc_ckpt_read_state(o->resume, &st, &e)) {
             fprintf(stderr, "train: %s\n", e.msg);
             return 1;
