@@ -84,6 +84,7 @@ static const cfg_key cfg_keys[] = {
     K_FLT("data", "mean", mean, -1000, 1000, 0, "0.5"),
     K_FLT("data", "std", std, 0, INF, F_LO_OPEN, "0.25"),
     K_BOOL("data", "dedup", dedup, "0"),
+    K_FLT("data", "min_std", min_std, 0, 255, 0, "0"),
 
     K_LIST("model", "blocks", T_BLOCKS, block_convs, 1, 16, 0, "2,2,3,3,3"),
     K_LIST("model", "widths", T_WIDTHS, block_width, 1, CFG_MAX_WIDTH, 0, "64,128,256,512,512"),
@@ -108,7 +109,7 @@ static const cfg_key cfg_keys[] = {
     K_FLT("train", "step_gamma", step_gamma, 0, 1, F_LO_OPEN, "0.1"),
     K_FLT("train", "min_lr", min_lr, 0, INF, 0, "0"),
     K_FLT("train", "label_smoothing", label_smoothing, 0, 1, F_HI_OPEN, "0"),
-    K_IDX("train", "class_weights", class_weights, "none|balanced", "none"),
+    K_IDX("train", "class_weights", class_weights, "none|balanced|sqrt", "none"),
     {"train", "seed", T_U64, FIELD(seed), 0, 0, 0, NULL, "1"},
     K_INT("train", "threads", threads, 0, 4096, "0"),
     K_CHO("train", "select", select, "last|inner_val", "last"),

@@ -6,7 +6,7 @@
  *             classes (required; comma list, order = model output order),
  *             aliases (comma list of folder=class, e.g. "happiness=happy, angry=anger"),
  *             input_size, subject (prefix|none), folds, fold, inner_val,
- *             mean, std, dedup
+ *             mean, std, dedup, min_std
  *   [model]   blocks (comma list of convs per block, e.g. "2,2,3,3,3"),
  *             widths (comma list, one per block, e.g. "64,128,256,512,512"),
  *             width_mult, fc (comma list of hidden FC widths, e.g. "512,512"),
@@ -14,7 +14,7 @@
  *   [train]   epochs, batch, optimizer (sgd|adam|adamw), lr, momentum,
  *             nesterov, weight_decay, beta1, beta2, eps, schedule
  *             (constant|step|cosine), warmup_epochs, step_epochs, step_gamma,
- *             min_lr, label_smoothing, class_weights (none|balanced), seed,
+ *             min_lr, label_smoothing, class_weights (none|balanced|sqrt), seed,
  *             threads, select (last|inner_val)
  *   [augment] flip, shift, rotate, scale, brightness, contrast
  *   [output]  dir, name
@@ -49,7 +49,11 @@ typedef struct {
     int fold;                          /* 0..folds-1 */
     float inner_val;                   /* fraction of training subjects held out for model selection (0 = none) */
     float mean, std;                   /* input normalisation: x = (pixel/255 - mean) / std */
-    int dedup;                         /* 1: drop training images that duplicate validation images */
+    int dedup;                         /* 1: drop training images that duplicate validation images
+                                          and repeated copies inside the training set (all copies
+                                          when their labels disagree); validation is also reported
+                                          without the images training contains */
+    float min_std;                     /* drop training images whose pixel std (0..255) is below this */
 
     /* [model] */
     int n_blocks;
@@ -72,7 +76,7 @@ typedef struct {
     int step_epochs;
     float step_gamma, min_lr;
     float label_smoothing;
-    int class_weights;                 /* 0 none, 1 balanced (n / (k * n_c)) */
+    int class_weights;                 /* 0 none, 1 balanced (n / (k * n_c)), 2 sqrt of balanced */
     uint64_t seed;
     int threads;                       /* 0 = all cores */
     char select[16];                   /* last | inner_val: which epoch's model is "best" */

@@ -349,7 +349,7 @@ static int test_bad_values(void)
                "'rmsprop'");
     EXPECT_ERR(with_min("[train]\nschedule = linear\n"), 5, "train.schedule: expected one of constant|step|cosine",
                NULL);
-    EXPECT_ERR(with_min("[train]\nclass_weights = inverse\n"), 5, "train.class_weights", "none|balanced");
+    EXPECT_ERR(with_min("[train]\nclass_weights = inverse\n"), 5, "train.class_weights", "none|balanced|sqrt");
     EXPECT_ERR(with_min("[train]\nselect = best\n"), 5, "train.select", "last|inner_val");
     EXPECT_ERR(with_min("[train]\nseed = -1\n"), 5, "train.seed", NULL);
     return 0;

@@ -12,6 +12,7 @@
 #include <time.h>
 #include "ckpt.h"
 #include "dataset.h"
+#include "dedup.h"
 #include "model.h"
 #include "net.h"
 #include "optim.h"
@@ -65,6 +66,8 @@ static void fmt_time(char *buf, size_t n, double s)
 typedef struct {
     double loss, acc;
     int n;
+    double acc_clean; /* accuracy over the images not marked in `seen` (NAN without a mask) */
+    int n_clean;
 } eval_result;
 
 /* Watches ferc_ckpt_init_from's log for shape mismatches outside the head. */
@@ -87,8 +90,9 @@ static void init_log(void *ctx, const char *msg)
 }
 
 /* Inference-mode loss and accuracy over one pass of a (non-augmenting) loader. */
-static void evaluate(ferc_net *net, ferc_loader *ld, uint64_t seed, eval_result *r)
+static void evaluate(ferc_net *net, ferc_loader *ld, uint64_t seed, const unsigned char *seen, eval_result *r)
 {
+    int correct_c = 0, n_c = 0;
     const float *x;
     const int *y, *ids;
     int nb, K = net->arch.n_classes;
@@ -102,7 +106,9 @@ static void evaluate(ferc_net *net, ferc_loader *ld, uint64_t seed, eval_result 
         float *lg = ferc_net_forward(net, nb);
         loss += ferc_softmax_xent(lg, y, nb, K, NULL, 0.0f, NULL, NULL) * nb;
         for (int i = 0; i < nb; i++) {
-            correct += ferc_argmax(lg + i * K, K) == y[i];
+            int ok = ferc_argmax(lg + i * K, K) == y[i];
+            correct += ok;
+            if (seen && !seen[ids[i]]) correct_c += ok, n_c++;
         }
         n += nb;
     }
@@ -110,6 +116,8 @@ static void evaluate(ferc_net *net, ferc_loader *ld, uint64_t seed, eval_result 
     r->n = n;
     r->loss = n ? loss / n : NAN;
     r->acc = n ? (double)correct / n : NAN;
+    r->n_clean = n_c;
+    r->acc_clean = seen && n_c ? (double)correct_c / n_c : NAN;
 }
 
 typedef struct {
@@ -153,6 +161,7 @@ static int run_fold(fold_job *job, int fold, const char *dir)
     int folds = fold < 0 ? 0 : cfg->folds;
     int *tr = NULL, *va = NULL, *te = NULL, n_tr = 0, n_va = 0, n_te = 0;
     ferc_loader *ld_tr = NULL, *ld_va = NULL, *ld_te = NULL;
+    unsigned char *val_seen = NULL; /* [valds->n]: 1 = also in the training folders */
     ferc_net net;
     ferc_optim opt;
     ferc_train_state st;
@@ -173,6 +182,34 @@ static int run_fold(fold_job *job, int fold, const char *dir)
                            &n_te, &e)) {
         fprintf(stderr, "train: %s\n", e.msg);
         goto done;
+    }
+    if (cfg->dedup || cfg->min_std > 0.0f) {
+        int nc, ni, nf, nbl, was = n_tr;
+        n_tr = ferc_dedup_filter(ds, tr, n_tr, cfg->dedup ? job->valds : NULL, cfg->min_std, &nc, &ni, &nf, &nbl,
+                                 &e);
+        if (n_tr < 0) {
+            fprintf(stderr, "train: %s\n", e.msg);
+            goto done;
+        }
+        fprintf(stderr, "train: kept %d of %d training images: dropped %d also in validation, %d repeated copies, "
+                        "%d with conflicting labels, %d near-blank (pixel std < %g)\n",
+                n_tr, was, nc, ni, nf, nbl, cfg->min_std);
+    }
+    if (cfg->dedup && job->valds && n_va == 0) {
+        /* validation images that training has seen (identical pixels), so
+         * validation can be reported with and without them */
+        int *dv = malloc(sizeof(int) * (job->valds->n ? job->valds->n : 1));
+        val_seen = calloc(job->valds->n ? job->valds->n : 1, 1);
+        if (!dv || !val_seen || ferc_dedup_find(job->valds, ds, dv, &e) < 0) {
+            free(dv);
+            fprintf(stderr, "train: %s\n", dv && val_seen ? e.msg : "out of memory");
+            goto done;
+        }
+        int ns = 0;
+        for (int i = 0; i < job->valds->n; i++) ns += val_seen[i] = dv[i] >= 0;
+        free(dv);
+        fprintf(stderr, "train: %d of %d validation images also occur in the training folders; \"val*\" excludes "
+                        "them\n", ns, job->valds->n);
     }
     if (n_tr == 0) {
         fprintf(stderr, "train: fold %d leaves no training images\n", fold);
@@ -197,8 +234,10 @@ static int run_fold(fold_job *job, int fold, const char *dir)
     float cw[FERC_MAX_CLASSES];
     int cnt[FERC_MAX_CLASSES] = {0};
     for (int i = 0; i < n_tr; i++) cnt[ds->label[tr[i]]]++;
-    for (int k = 0; k < cfg->n_classes; k++)
+    for (int k = 0; k < cfg->n_classes; k++) {
         cw[k] = cnt[k] ? (float)n_tr / ((float)cfg->n_classes * cnt[k]) : 0.0f;
+        if (cfg->class_weights == 2) cw[k] = sqrtf(cw[k]);
+    }
 
     ferc_arch arch;
     ferc_arch_from_config(&arch, cfg);
@@ -325,9 +364,9 @@ static int run_fold(fold_job *job, int fold, const char *dir)
             goto done;
         }
         double t_train = now() - t0;
-        eval_result rv = {NAN, NAN, 0}, rt = {NAN, NAN, 0};
-        if (ld_va) evaluate(&net, ld_va, cfg->seed, &rv);
-        if (ld_te) evaluate(&net, ld_te, cfg->seed, &rt);
+        eval_result rv = {NAN, NAN, 0, NAN, 0}, rt = {NAN, NAN, 0, NAN, 0};
+        if (ld_va) evaluate(&net, ld_va, cfg->seed, val_seen, &rv);
+        if (ld_te) evaluate(&net, ld_te, cfg->seed, NULL, &rt);
         float *h = st.hist + st.n_hist * FERC_HIST_COLS;
         h[0] = ep + 1, h[1] = lr, h[2] = (float)(loss_sum / seen), h[3] = (float)correct / seen;
         h[4] = (float)rv.loss, h[5] = (float)rv.acc, h[6] = (float)rt.loss, h[7] = (float)rt.acc;
@@ -339,6 +378,7 @@ static int run_fold(fold_job *job, int fold, const char *dir)
         int len = snprintf(line, sizeof line, "epoch %3d/%d  lr %.5f  train loss %.4f acc %.4f", ep + 1, cfg->epochs,
                            lr, h[2], h[3]);
         if (ld_va) len += snprintf(line + len, sizeof line - len, "  val loss %.4f acc %.4f", rv.loss, rv.acc);
+        if (val_seen) len += snprintf(line + len, sizeof line - len, " val* %.4f", rv.acc_clean);
         if (ld_te) len += snprintf(line + len, sizeof line - len, "  test loss %.4f acc %.4f", rt.loss, rt.acc);
         snprintf(line + len, sizeof line - len, "  %.1fs %.0f img/s", h[8], seen / t_train);
         fprintf(stderr, "%s\n", line);
@@ -383,8 +423,8 @@ static int run_fold(fold_job *job, int fold, const char *dir)
         goto done;
     }
     write_history(p_hist, &st);
-    eval_result rt = {NAN, NAN, 0};
-    if (ld_te) evaluate(&net, ld_te, cfg->seed, &rt);
+    eval_result rt = {NAN, NAN, 0, NAN, 0};
+    if (ld_te) evaluate(&net, ld_te, cfg->seed, NULL, &rt);
     job->test_acc = rt.acc;
     job->test_n = rt.n;
     char el[32];
@@ -404,6 +444,7 @@ done:
     ferc_loader_free(ld_va);
     ferc_loader_free(ld_te);
     free(tr), free(va), free(te);
+    free(val_seen);
     ferc_train_state_free(&st);
     ferc_optim_free(&opt);
     ferc_net_free(&net);
