@@ -633,39 +633,74 @@ int ferc_png_write(const char *path, const uint8_t *px, int w, int h, int c, fer
     return r;
 }
 
-int ferc_jpeg_write(const char *path, const uint8_t *px, int w, int h, int c, int quality,
-                    ferc_err *e)
+/* Destination manager that grows a malloc'ed buffer (the libjpeg-turbo
+ * jpeg_mem_dest loses track of its buffer when a longjmp aborts it). */
+typedef struct {
+    struct jpeg_destination_mgr pub;    /* must be first: libjpeg passes &pub */
+    uint8_t *buf;
+    size_t cap;
+} jpeg_dest;
+
+static void jdest_init(j_compress_ptr ci)
 {
-    if (check_write_args(path, px, w, h, c, e))
+    jpeg_dest *d = (jpeg_dest *)ci->dest;
+    d->pub.next_output_byte = d->buf;
+    d->pub.free_in_buffer = d->cap;
+}
+
+/* Called when the buffer is full (free_in_buffer is ignored: all of it is). */
+static boolean jdest_empty(j_compress_ptr ci)
+{
+    jpeg_dest *d = (jpeg_dest *)ci->dest;
+    size_t ncap = d->cap * 2;
+    uint8_t *b = ncap > d->cap ? realloc(d->buf, ncap) : NULL;
+    if (!b)
+        ERREXIT1(ci, JERR_OUT_OF_MEMORY, 10);
+    d->buf = b;
+    d->pub.next_output_byte = b + d->cap;
+    d->pub.free_in_buffer = ncap - d->cap;
+    d->cap = ncap;
+    return TRUE;
+}
+
+static void jdest_term(j_compress_ptr ci) { (void)ci; }
+
+int ferc_jpeg_encode(const uint8_t *px, int w, int h, int c, int quality, uint8_t **out,
+                     size_t *n, ferc_err *e)
+{
+    if (!out || !n)
+        return ferc_errf(e, "ferc_jpeg_encode: NULL output argument");
+    *out = NULL;
+    *n = 0;
+    if (check_write_args("JPEG encode", px, w, h, c, e))
         return -1;
     if (quality < 1 || quality > 100)
-        return ferc_errf(e, "%s: JPEG quality %d is not in 1..100", path, quality);
-    char *tmp = tmp_name(path);
-    if (!tmp)
-        return ferc_errf(e, "%s: out of memory", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        int er = errno;
-        free(tmp);
-        return ferc_errf(e, "%s: cannot create: %s", path, strerror(er));
-    }
+        return ferc_errf(e, "JPEG encode: quality %d is not in 1..100", quality);
     struct jpeg_compress_struct ci;
     jpeg_ctx x;
+    jpeg_dest d;
     memset(&x, 0, sizeof x);
     memset(&ci, 0, sizeof ci);
+    memset(&d, 0, sizeof d);
+    /* A first guess that fits most frames at quality <= 90 in one piece. */
+    d.cap = (size_t)w * (size_t)h * (size_t)c / 4 + 1024;
+    d.buf = malloc(d.cap);
+    if (!d.buf)
+        return ferc_errf(e, "JPEG encode: out of memory for a %dx%d image", w, h);
+    d.pub.init_destination = jdest_init;
+    d.pub.empty_output_buffer = jdest_empty;
+    d.pub.term_destination = jdest_term;
     ci.err = jpeg_std_error(&x.pub);
     x.pub.error_exit = jpeg_error_exit_cb;
     x.pub.emit_message = jpeg_emit_cb;
     x.pub.output_message = jpeg_output_cb;
     if (setjmp(x.jmp)) {
         jpeg_destroy_compress(&ci);
-        fclose(f);
-        remove(tmp);
-        free(tmp);
-        return ferc_errf(e, "%s: JPEG write failed: %s", path, x.msg);
+        free(d.buf);
+        return ferc_errf(e, "JPEG encode failed: %s", x.msg);
     }
     jpeg_create_compress(&ci);
-    jpeg_stdio_dest(&ci, f);
+    ci.dest = &d.pub;
     ci.image_width = (JDIMENSION)w;
     ci.image_height = (JDIMENSION)h;
     ci.input_components = c;
@@ -678,7 +713,38 @@ int ferc_jpeg_write(const char *path, const uint8_t *px, int w, int h, int c, in
         jpeg_write_scanlines(&ci, &row, 1);
     }
     jpeg_finish_compress(&ci);
+    *n = d.cap - d.pub.free_in_buffer;
     jpeg_destroy_compress(&ci);
+    *out = d.buf;
+    return 0;
+}
+
+int ferc_jpeg_write(const char *path, const uint8_t *px, int w, int h, int c, int quality,
+                    ferc_err *e)
+{
+    if (check_write_args(path, px, w, h, c, e))
+        return -1;
+    if (quality < 1 || quality > 100)
+        return ferc_errf(e, "%s: JPEG quality %d is not in 1..100", path, quality);
+    uint8_t *jpg;
+    size_t n;
+    ferc_err sub;
+    if (ferc_jpeg_encode(px, w, h, c, quality, &jpg, &n, &sub))
+        return ferc_errf(e, "%s: %s", path, sub.msg);
+    char *tmp = tmp_name(path);
+    if (!tmp) {
+        free(jpg);
+        return ferc_errf(e, "%s: out of memory", path);
+    }
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        int er = errno;
+        free(jpg);
+        free(tmp);
+        return ferc_errf(e, "%s: cannot create: %s", path, strerror(er));
+    }
+    fwrite(jpg, 1, n, f);
+    free(jpg);
     int r = finish_write(f, tmp, path, e);
     free(tmp);
     return r;

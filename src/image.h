@@ -1,5 +1,5 @@
 /* image.h: 8-bit grayscale images: PNG (libpng) and JPEG (libjpeg-turbo)
- * decoding from files or memory, bilinear/area resizing, PNG writing. */
+ * decoding from files or memory, bilinear/area resizing, PNG and JPEG writing. */
 #ifndef FERC_IMAGE_H
 #define FERC_IMAGE_H
 #include <stddef.h>
@@ -29,6 +29,11 @@ void ferc_image_free(ferc_image *im);
 int ferc_image_resize(const ferc_image *src, ferc_image *dst, int w, int h, ferc_err *e);
 /* Writes an 8-bit PNG, c = 1 (gray) or 3 (RGB). Temporary file + rename. */
 int ferc_png_write(const char *path, const uint8_t *px, int w, int h, int c, ferc_err *e);
+/* Encodes a baseline JPEG (quality 1..100, 4:2:0 chroma for c = 3) of an
+ * 8-bit image, c = 1 or 3, in memory: *out is malloc'ed (the caller frees
+ * it), *n its length. On error *out is NULL and *n 0. */
+int ferc_jpeg_encode(const uint8_t *px, int w, int h, int c, int quality, uint8_t **out,
+                     size_t *n, ferc_err *e);
 /* Writes a baseline JPEG (quality 1..100), c = 1 or 3. Temporary file + rename. */
 int ferc_jpeg_write(const char *path, const uint8_t *px, int w, int h, int c, int quality, ferc_err *e);
 
