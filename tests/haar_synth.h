@@ -12,6 +12,7 @@
 #ifndef FERC_HAAR_SYNTH_H
 #define FERC_HAAR_SYNTH_H
 #include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "haar.h"
@@ -26,12 +27,12 @@ typedef struct {
     char **path;   /* sorted */
 } synth_faces;
 
-static int synth_cmp(const void *a, const void *b)
+static inline int synth_cmp(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void synth_faces_free(synth_faces *f)
+static inline void synth_faces_free(synth_faces *f)
 {
     for (int i = 0; i < f->n; i++)
         free(f->path[i]);
@@ -42,7 +43,7 @@ static void synth_faces_free(synth_faces *f)
 
 /* Lists root/<class>/<file>.png (one level of class folders), sorted.
  * Returns the count (0 when root is missing or empty). */
-static int synth_faces_list(synth_faces *f, const char *root)
+static inline int synth_faces_list(synth_faces *f, const char *root)
 {
     memset(f, 0, sizeof *f);
     DIR *d = opendir(root);
@@ -83,7 +84,7 @@ static int synth_faces_list(synth_faces *f, const char *root)
 }
 
 /* Fills a w x h background of the given kind. */
-static void synth_background(uint8_t *px, int w, int h, int kind, ferc_rng *r)
+static inline void synth_background(uint8_t *px, int w, int h, int kind, ferc_rng *r)
 {
     int base = 70 + (int)ferc_rng_below(r, 100);
     int cell = 24 + (int)ferc_rng_below(r, 40);
@@ -101,7 +102,7 @@ static void synth_background(uint8_t *px, int w, int h, int kind, ferc_rng *r)
 }
 
 /* Pastes face (48x48 gray) enlarged to size x size at (x, y). */
-static int synth_paste(uint8_t *px, int w, int h, const ferc_image *face, int x, int y, int size, ferc_err *e)
+static inline int synth_paste(uint8_t *px, int w, int h, const ferc_image *face, int x, int y, int size, ferc_err *e)
 {
     ferc_image big;
     if (ferc_image_resize(face, &big, size, size, e))
@@ -119,7 +120,7 @@ static int synth_paste(uint8_t *px, int w, int h, const ferc_image *face, int x,
  * sizes in [smin, smax], places that keep 25% of the larger size between
  * faces and 4 px from the borders). boxes[n_faces] receives the pasted squares;
  * returns the number of faces placed (fewer when no room was found), -1 on error. */
-static int synth_frame(uint8_t *px, int w, int h, int kind, const synth_faces *fs, int n_faces, int smin, int smax,
+static inline int synth_frame(uint8_t *px, int w, int h, int kind, const synth_faces *fs, int n_faces, int smin, int smax,
                        ferc_rng *r, ferc_haar_box *boxes, ferc_err *e)
 {
     synth_background(px, w, h, kind, r);
