@@ -1,5 +1,5 @@
 # ferc: facial-expression recognition in C.
-#   make            builds bin/train (and later bin/eval, bin/demo)
+#   make            builds bin/train, bin/eval and bin/demo
 # The commands live in bin/ because train/ and eval/ hold their sources.
 #   make deps       installs the Debian packages (apt-get; root or sudo)
 #   make test       builds and runs tests/ (tests/run.sh)
@@ -34,7 +34,10 @@ SRC  := $(wildcard src/*.c)
 OBJ  := $(SRC:src/%.c=$(BUILD)/src/%.o)
 LIB  := $(BUILD)/libferc.a
 TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c tests/mk_*.c))
-TOOLS := $(BIN)/train $(BIN)/eval
+TOOLS := $(BIN)/train $(BIN)/eval $(BIN)/demo
+# SDL2 is used by bin/demo only (its window); the library does not link it.
+SDL_CFLAGS := $(shell pkg-config --cflags sdl2 2>/dev/null)
+SDL_LIBS   := $(shell pkg-config --libs sdl2 2>/dev/null)
 
 .PHONY: all test bench asan clean datasets deps
 all: $(TOOLS)
@@ -55,6 +58,10 @@ $(BIN)/eval: eval/*.c eval/*.h $(LIB)
 	@mkdir -p $(BIN)
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c,$^) $(LIB) $(ALL_LDFLAGS) $(LDLIBS)
 
+$(BIN)/demo: demo/*.c demo/*.h $(LIB)
+	@mkdir -p $(BIN)
+	$(CC) $(ALL_CFLAGS) $(SDL_CFLAGS) -Idemo -o $@ $(filter %.c,$^) $(LIB) $(ALL_LDFLAGS) $(SDL_LIBS) $(LDLIBS)
+
 $(BUILD)/tests/%: tests/%.c tests/*.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(LIB) $(ALL_LDFLAGS) $(LDLIBS)
@@ -66,11 +73,15 @@ asan:
 	$(MAKE) BUILD=build-asan BIN=build-asan/bin OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
 		LDFLAGS="-fsanitize=address,undefined" test
 
-bench: $(TOOLS) $(BUILD)/bench_ferc $(BUILD)/bench_detect
+bench: $(TOOLS) $(BUILD)/bench_ferc $(BUILD)/bench_detect $(BUILD)/margin
 	BUILD=$(BUILD) bash bench/run.sh
 	BUILD=$(BUILD) bash bench/detect.sh
+	BUILD=$(BUILD) BIN=$(BIN) bash bench/e2e.sh
 
 $(BUILD)/bench_detect: bench/bench_detect.c tests/haar_synth.h $(LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(ALL_LDFLAGS) $(LDLIBS)
+
+$(BUILD)/margin: bench/margin.c $(LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(ALL_LDFLAGS) $(LDLIBS)
 
 $(BUILD)/bench_ferc: bench/bench_ferc.c $(LIB)
