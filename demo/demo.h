@@ -38,7 +38,5 @@ const char *demo_default_model(char *buf, size_t n, const char *argv0);
 /* One JSON object per line. file: the image (stills) or NULL; frame/time for video. */
 void demo_json_faces(FILE *f, const char *file, long frame, double time, const ferc_face *faces, int n,
                      const char *const *classes, int K, const ferc_faces_timing *t, double ms_capture);
-/* JSON string literal of s (quotes, backslashes and control characters escaped). */
-void demo_json_str(FILE *f, const char *s);
 
 #endif

@@ -1,20 +1,7 @@
 /* json.c: the --headless output, one JSON object per line. */
 #include <math.h>
 #include "demo.h"
-
-void demo_json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
-}
+#include "json.h"
 
 static void num(FILE *f, double v, int digits)
 {
@@ -24,13 +11,26 @@ static void num(FILE *f, double v, int digits)
         fputs("null", f);
 }
 
+/* ,"name":{"class":p,...} */
+static void probs(FILE *f, const char *name, const float *p, const char *const *classes, int K)
+{
+    fprintf(f, ",\"%s\":{", name);
+    for (int k = 0; k < K; k++) {
+        fputs(k ? "," : "", f);
+        ferc_json_str(f, classes[k]);
+        fputc(':', f);
+        num(f, p[k], 4);
+    }
+    fputc('}', f);
+}
+
 void demo_json_faces(FILE *f, const char *file, long frame, double time, const ferc_face *faces, int n,
                      const char *const *classes, int K, const ferc_faces_timing *t, double ms_capture)
 {
     fputc('{', f);
     if (file) {
         fputs("\"file\":", f);
-        demo_json_str(f, file);
+        ferc_json_str(f, file);
     } else {
         fprintf(f, "\"frame\":%ld,\"time\":", frame);
         num(f, time, 3);
@@ -41,28 +41,11 @@ void demo_json_faces(FILE *f, const char *file, long frame, double time, const f
         fprintf(f, "%s{\"box\":[%d,%d,%d,%d]", i ? "," : "", a->box.x, a->box.y, a->box.w, a->box.h);
         if (!file) fprintf(f, ",\"track\":%d", a->track);
         fputs(",\"label\":", f);
-        demo_json_str(f, classes[a->label]);
+        ferc_json_str(f, classes[a->label]);
         fputs(",\"score\":", f);
         num(f, a->prob[a->label], 4);
-        fputs(",\"probs\":{", f);
-        for (int k = 0; k < K; k++) {
-            fputs(k ? "," : "", f);
-            demo_json_str(f, classes[k]);
-            fputc(':', f);
-            num(f, a->prob[k], 4);
-        }
-        fputc('}', f);
-        if (!file) {
-            /* this frame's own probabilities, before smoothing */
-            fputs(",\"raw\":{", f);
-            for (int k = 0; k < K; k++) {
-                fputs(k ? "," : "", f);
-                demo_json_str(f, classes[k]);
-                fputc(':', f);
-                num(f, a->raw[k], 4);
-            }
-            fputc('}', f);
-        }
+        probs(f, "probs", a->prob, classes, K);
+        if (!file) probs(f, "raw", a->raw, classes, K); /* this frame's own, before smoothing */
         fputc('}', f);
     }
     fputs("],\"ms\":{", f);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "eval.h"
+#include "json.h"
 
 /* ------------------------------------------------------------ stdout report */
 
@@ -233,20 +234,6 @@ void eval_report(FILE *f, const eval_opts *o, const eval_run *runs, const eval_t
 
 /* ------------------------------------------------------------ JSON */
 
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
 /* Doubles round-trip exactly (%.17g); NaN/inf become null. */
 static void json_num(FILE *f, double v)
 {
@@ -299,21 +286,21 @@ int eval_write_json(const char *path, const eval_opts *o, const eval_run *runs, 
     fprintf(f, "{\n  \"format\": \"ferc-eval\",\n  \"version\": 1,\n  \"checkpoints\": [");
     for (int r = 0; r < t->n_runs; r++) {
         if (r) fputs(", ", f);
-        json_str(f, runs[r].path);
+        ferc_json_str(f, runs[r].path);
     }
     fprintf(f, "],\n  \"data\": ");
-    json_str(f, o->data ? o->data : "test-fold");
+    ferc_json_str(f, o->data ? o->data : "test-fold");
     fprintf(f, ",\n  \"tta\": \"%s\",\n  \"classes\": [", ferc_tta_name(o->tta));
     for (int k = 0; k < t->k; k++) {
         if (k) fputs(", ", f);
-        json_str(f, t->classes[k]);
+        ferc_json_str(f, t->classes[k]);
     }
     fprintf(f, "],\n");
     json_headline(f, &t->m, !t->overlap, "  ");
     fprintf(f, ",\n  \"per_class\": {");
     for (int k = 0; k < t->k; k++) {
         fprintf(f, "%s\n    ", k ? "," : "");
-        json_str(f, t->classes[k]);
+        ferc_json_str(f, t->classes[k]);
         fprintf(f, ": {\"precision\": ");
         json_num(f, t->m.precision[k]);
         fprintf(f, ", \"recall\": ");
@@ -343,10 +330,10 @@ int eval_write_json(const char *path, const eval_opts *o, const eval_run *runs, 
         fprintf(f, ",\n  \"mapping\": {");
         for (int i = 0; i < r->map.n; i++) {
             fputs(i ? ", " : "", f);
-            json_str(f, r->map.name[i]);
+            ferc_json_str(f, r->map.name[i]);
             fputs(": ", f);
             if (r->map.cls[i] >= 0)
-                json_str(f, r->cfg.classes[r->map.cls[i]]);
+                ferc_json_str(f, r->cfg.classes[r->map.cls[i]]);
             else
                 fputs("null", f);
         }
@@ -355,7 +342,7 @@ int eval_write_json(const char *path, const eval_opts *o, const eval_run *runs, 
         for (int i = 0; i < r->map.n; i++)
             if (r->map.cls[i] < 0) {
                 fputs(first ? "" : ", ", f);
-                json_str(f, r->map.name[i]);
+                ferc_json_str(f, r->map.name[i]);
                 fprintf(f, ": %d", r->excluded_images[i]);
                 first = 0;
             }
@@ -365,10 +352,10 @@ int eval_write_json(const char *path, const eval_opts *o, const eval_run *runs, 
     for (int r = 0; r < t->n_runs; r++) {
         const eval_run *u = &runs[r];
         fprintf(f, "%s\n    {\n      \"checkpoint\": ", r ? "," : "");
-        json_str(f, u->path);
+        ferc_json_str(f, u->path);
         fprintf(f, ",\n      \"fold\": %d,\n      \"folds\": %d,\n      \"epoch\": %d,\n      \"data\": ",
                 u->st.folds > 1 ? u->st.fold : -1, u->st.folds, u->st.epoch);
-        json_str(f, u->source);
+        ferc_json_str(f, u->source);
         fprintf(f, ",\n");
         json_headline(f, &u->m, 1, "      ");
         if (tta) {
@@ -407,15 +394,15 @@ int eval_write_json(const char *path, const eval_opts *o, const eval_run *runs, 
     for (int j = 0; v && j < nm; j++) {
         const eval_run *r = &runs[v[j].run];
         fprintf(f, "%s\n    {\"file\": ", j ? "," : "");
-        json_str(f, r->file[v[j].i]);
+        ferc_json_str(f, r->file[v[j].i]);
         fprintf(f, ", \"true\": ");
-        json_str(f, t->classes[r->truth[v[j].i]]);
+        ferc_json_str(f, t->classes[r->truth[v[j].i]]);
         fprintf(f, ", \"predicted\": ");
-        json_str(f, t->classes[r->pred[v[j].i]]);
+        ferc_json_str(f, t->classes[r->pred[v[j].i]]);
         fprintf(f, ", \"probability\": ");
         json_num(f, v[j].p);
         fprintf(f, ", \"checkpoint\": ");
-        json_str(f, r->path);
+        ferc_json_str(f, r->path);
         fputc('}', f);
     }
     free(v);
