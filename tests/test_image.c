@@ -11,21 +11,7 @@
 #include <unistd.h>
 #include "image.h"
 #include "test.h"
-
-static char tdir[64];
-
-static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
-static void tpath(char *buf, size_t n, const char *name)
-{
-    snprintf(buf, n, "%s/%s", tdir, name);
-}
+#include "tutil.h"
 
 /* Writes a PNG with libpng: rows is h rows of packed data in the given
  * format. palette/trans are used for PNG_COLOR_TYPE_PALETTE. */
@@ -84,29 +70,6 @@ static int write_jpeg_raw(const char *path, int w, int h, int c, const uint8_t *
     }
     jpeg_finish_compress(&ci);
     jpeg_destroy_compress(&ci);
-    return fclose(f);
-}
-
-static uint8_t *read_all(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc((size_t)sz + 1);
-    *n = fread(b, 1, (size_t)sz, f);
-    fclose(f);
-    return b;
-}
-
-static int write_all(const char *path, const void *b, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return -1;
-    fwrite(b, 1, n, f);
     return fclose(f);
 }
 
@@ -663,11 +626,7 @@ static int test_real_fer(void)
 
 int main(void)
 {
-    snprintf(tdir, sizeof tdir, "/tmp/ferc_test_image_XXXXXX");
-    if (!mkdtemp(tdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    tdir_make("test_image");
     RUN(test_png_gray8);
     RUN(test_png_rgb_rgba);
     RUN(test_png_16bit_and_low_depth);
@@ -678,6 +637,6 @@ int main(void)
     RUN(test_resize);
     RUN(test_real_ck);
     RUN(test_real_fer);
-    nftw(tdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    tdir_remove();
     return TEST_DONE("test_image");
 }

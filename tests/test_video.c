@@ -21,42 +21,7 @@
 #include <unistd.h>
 #include "video.h"
 #include "test.h"
-
-static char tdir[64];
-
-static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
-static void tpath(char *buf, size_t n, const char *name) { snprintf(buf, n, "%s/%s", tdir, name); }
-
-static int write_all(const char *path, const void *b, size_t n)
-{
-    remove(path); /* a fresh file: ext4 flushes files truncated and rewritten (slow) */
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return -1;
-    fwrite(b, 1, n, f);
-    return fclose(f);
-}
-
-static uint8_t *read_all(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc((size_t)sz + 1);
-    *n = fread(b, 1, (size_t)sz, f);
-    fclose(f);
-    return b;
-}
+#include "tutil.h"
 
 static uint8_t clamp_u8(double v) { return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5); }
 
@@ -961,11 +926,7 @@ static int test_api_misuse(void)
 
 int main(void)
 {
-    snprintf(tdir, sizeof tdir, "/tmp/ferc_test_video_XXXXXX");
-    if (!mkdtemp(tdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    tdir_make("test_video");
     RUN(test_yuv_convert);
     RUN(test_clip);
     RUN(test_avi_roundtrip);
@@ -975,6 +936,6 @@ int main(void)
     RUN(test_fifo);
     RUN(test_camera_errors);
     RUN(test_api_misuse);
-    nftw(tdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    tdir_remove();
     return TEST_DONE("test_video");
 }

@@ -19,18 +19,7 @@
 #include "video.h"
 #include "vwrite.h"
 #include "test.h"
-
-static char tdir[64];
-
-static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
-static void tpath(char *buf, size_t n, const char *name) { snprintf(buf, n, "%s/%s", tdir, name); }
+#include "tutil.h"
 
 static int exists(const char *p) { return access(p, F_OK) == 0; }
 
@@ -39,20 +28,6 @@ static int tmp_exists(const char *p)
     char t[300];
     snprintf(t, sizeof t, "%s.tmp", p);
     return exists(t);
-}
-
-static uint8_t *read_all(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc((size_t)sz + 1);
-    *n = fread(b, 1, (size_t)sz, f);
-    fclose(f);
-    return b;
 }
 
 static uint32_t le32(const uint8_t *p)
@@ -481,17 +456,13 @@ static int test_write_failure(void)
 
 int main(void)
 {
-    snprintf(tdir, sizeof tdir, "/tmp/ferc_test_vwrite_XXXXXX");
-    if (!mkdtemp(tdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    tdir_make("test_vwrite");
     RUN(test_avi_roundtrip);
     RUN(test_avi_opencv);
     RUN(test_y4m_roundtrip);
     RUN(test_jpeg_encode);
     RUN(test_open_errors);
     RUN(test_write_failure);
-    nftw(tdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    tdir_remove();
     return TEST_DONE("test_vwrite");
 }
