@@ -161,7 +161,7 @@ static int test_defaults(void)
     CHECK(c.text == NULL);
     CHECK(c.n_paths == 0 && c.n_classes == 0 && c.n_aliases == 0 && c.val_path[0] == 0);
     CHECK(c.input_size == 48 && c.subject_prefix == 1 && c.folds == 10 && c.fold == 0);
-    CHECK(c.inner_val == 0 && c.mean == 0.5f && c.std == 0.25f && c.dedup == 0);
+    CHECK(c.inner_val == 0 && c.mean == 0.5f && c.std == 0.25f && c.dedup == 0 && c.min_std == 0);
     CHECK(c.n_blocks == 5 && c.width_mult == 1.0f && c.n_fc == 2 && c.dropout == 0.5f && c.freeze == 0);
     static const int convs[] = {2, 2, 3, 3, 3}, widths[] = {64, 128, 256, 512, 512};
     for (int i = 0; i < 5; i++) CHECK(c.block_convs[i] == convs[i] && c.block_width[i] == widths[i]);
@@ -235,8 +235,8 @@ static int test_load_tiny(void)
     CHECK(c.n_fc == 1 && c.fc_width[0] == 32 && c.epochs == 15 && c.batch == 32 && c.dropout == 0.0f);
     CHECK(!strcmp(c.name, "tiny") && !strcmp(c.out_dir, "runs") && c.lr == 0.02f);
     CHECK(c.momentum == 0.9f && c.input_size == 48);
-    /* 46 keys, 12 in the file: one log line for each of the other 34. */
-    CHECKF(l.n == 34, "%d lines", l.n);
+    /* 47 keys, 12 in the file: one log line for each of the other 35. */
+    CHECKF(l.n == 35, "%d lines", l.n);
     for (int i = 0; i < l.n && i < 64; i++) CHECKF(!strncmp(l.line[i], "default: ", 9), "%s", l.line[i]);
     CHECK(logged(&l, "default: train.momentum = 0.9"));
     CHECK(logged(&l, "default: train.weight_decay = 0.0005"));
@@ -277,6 +277,7 @@ static int test_parse_string(void)
                        "folds = 1\n"
                        "inner_val = 0.2\n"
                        "dedup = yes\n"
+                       "min_std = 2.5\n"
                        "[model]\n"
                        "fc =\n"
                        "freeze = 12\n"
@@ -285,13 +286,15 @@ static int test_parse_string(void)
                        "nesterov = off\n"
                        "seed = 18446744073709551615\n"
                        "select = inner_val\n"
+                       "class_weights = SQRT\n"
                        "[augment]\n"
                        "flip = false\n";
     CHECKF(ferc_config_parse(&c, text, "<stored>", NULL, NULL, &e) == 0, "%s", e.msg);
     CHECK(c.n_paths == 3 && !strcmp(c.paths[0], "/abs/one") && !strcmp(c.paths[2], "three with space"));
     CHECK(!strcmp(c.val_path, "fer2013/test"));
     CHECK(c.n_aliases == 2 && !strcmp(c.alias_from[0], "angry") && !strcmp(c.alias_to[0], "Anger"));
-    CHECK(c.subject_prefix == 0 && c.folds == 1 && c.inner_val == 0.2f && c.dedup == 1);
+    CHECK(c.subject_prefix == 0 && c.folds == 1 && c.inner_val == 0.2f && c.dedup == 1 && c.min_std == 2.5f);
+    CHECK(c.class_weights == 2);
     CHECK(c.n_fc == 0 && c.freeze == 12 && !strcmp(c.optimizer, "adamw") && c.nesterov == 0);
     CHECK(c.seed == UINT64_MAX && !strcmp(c.select, "inner_val") && c.flip == 0);
     CHECK(c.text && strstr(c.text, "\nfc =\n") && strstr(c.text, "optimizer = adamw\n"));
@@ -549,7 +552,7 @@ static int test_set(void)
         CHECKF(same_config(&c, &before), "%s changed", key);
         n_set++;
     }
-    CHECK(n_set == 46);
+    CHECK(n_set == 47);
     free(copy);
     ferc_config_free(&c);
     return 0;
