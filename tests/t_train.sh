@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end tests of bin/train: options, errors, exact resume (mid-epoch and
 # at an epoch boundary), reproducibility, Ctrl-C, refusal of mismatched or
-# truncated checkpoints, and a short real CK+ run that must learn.
+# truncated checkpoints, de-duplication against a validation folder, and a
+# short real CK+ run that must learn.
 # Prints "t_train: N passed, N failed, N skipped".
 set -u
 cd "$(dirname "$0")/.."
@@ -147,6 +148,26 @@ if (( rc != 0 )) && grep -q "tensor conv2_1/kernel" <<<"$out" && grep -q "anothe
     ok init_other_arch_refused
 else
     bad init_other_arch_refused "rc=$rc" "$(tail -3 <<<"$out")"
+fi
+
+# de-duplication in training: images identical to validation images are
+# dropped, repeated copies inside the training folders too, and validation is
+# reported without the images training contains ("val*")
+cp -r "$T/synth" "$T/dd"
+mkdir -p "$T/ddval/anger" "$T/ddval/happy"
+a=( "$T"/dd/anger/*.png ); h=( "$T"/dd/happy/*.png )
+cp "${a[0]}" "$T/ddval/anger/v1.png"; cp "${a[1]}" "$T/ddval/anger/v2.png"; cp "${h[0]}" "$T/ddval/happy/v3.png"
+cp "${h[1]}" "$T/ddval/happy/v4.png"; cp "${h[5]}" "$T/dd/happy/copy_of_5.png"
+# one validation image training has not seen: a training image mirrored
+$PY -c "import cv2, sys; cv2.imwrite(sys.argv[2], cv2.flip(cv2.imread(sys.argv[1], 0), 1))" "${a[2]}" "$T/ddval/anger/v5.png"
+sed "s|^path = .*|path = $T/dd\nval_path = $T/ddval\nsubject = none\ndedup = 1|; s|^folds = 4|folds = 0|; s|^epochs = 3|epochs = 1|" \
+    "$T/synth.ini" > "$T/dd.ini"
+TR "$T/dd.ini" --out "$T/ddrun" >/dev/null 2>"$T/dd.log"; rc=$?
+if (( rc == 0 )) && grep -q "dropped 4 also in validation, 1 repeated copies, 0 with conflicting labels" "$T/dd.log" &&
+    grep -q "4 of 5 validation images also occur in the training folders" "$T/dd.log" && grep -q " val\* " "$T/dd.log"; then
+    ok dedup_train_val
+else
+    bad dedup_train_val "rc=$rc" "$(grep -E "kept|validation|error" "$T/dd.log")"
 fi
 
 # real data: a short run on CK+48 (about 690 training images, 5 subject folds)
