@@ -38,6 +38,9 @@ TOOLS := $(BIN)/train $(BIN)/eval $(BIN)/demo
 # SDL2 is used by bin/demo only (its window); the library does not link it.
 SDL_CFLAGS := $(shell pkg-config --cflags sdl2 2>/dev/null)
 SDL_LIBS   := $(shell pkg-config --libs sdl2 2>/dev/null)
+# libmicrohttpd: bin/demo --serve only.
+MHD_CFLAGS := $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
+MHD_LIBS   := $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
 
 .PHONY: all test bench asan clean datasets deps
 all: $(TOOLS)
@@ -58,9 +61,15 @@ $(BIN)/eval: eval/*.c eval/*.h $(LIB)
 	@mkdir -p $(BIN)
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c,$^) $(LIB) $(ALL_LDFLAGS) $(LDLIBS)
 
-$(BIN)/demo: demo/*.c demo/*.h $(LIB)
+# The web page (web/) is embedded into bin/demo by demo/embed.sh.
+WEB := $(wildcard web/*.html web/*.js web/*.css)
+$(BUILD)/web_assets.c: demo/embed.sh $(WEB)
+	@mkdir -p $(dir $@)
+	bash demo/embed.sh $@ $(WEB)
+
+$(BIN)/demo: demo/*.c demo/*.h $(BUILD)/web_assets.c $(LIB)
 	@mkdir -p $(BIN)
-	$(CC) $(ALL_CFLAGS) $(SDL_CFLAGS) -Idemo -o $@ $(filter %.c,$^) $(LIB) $(ALL_LDFLAGS) $(SDL_LIBS) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(SDL_CFLAGS) $(MHD_CFLAGS) -Idemo -o $@ $(filter %.c,$^) $(LIB) $(ALL_LDFLAGS) $(SDL_LIBS) $(MHD_LIBS) $(LDLIBS)
 
 $(BUILD)/tests/%: tests/%.c tests/*.h $(LIB)
 	@mkdir -p $(dir $@)

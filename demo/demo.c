@@ -23,11 +23,11 @@
 #include "vwrite.h"
 #include "window.h"
 
-static volatile sig_atomic_t stop_requested;
+volatile sig_atomic_t demo_stop; /* also read by serve.c */
 static void on_signal(int sig)
 {
     (void)sig;
-    stop_requested = 1;
+    demo_stop = 1;
 }
 
 static double now_ms(void)
@@ -109,7 +109,7 @@ static int run_stream(const demo_opts *o, ferc_faces *f)
     char source[300];
     snprintf(source, sizeof source, "%s", o->video ? o->video : vi->name);
     double fps_ema = 0.0, t_prev = 0.0, t_start = now_ms();
-    for (long fr = 0; !stop_requested && (!o->max_frames || fr < o->max_frames); fr++) {
+    for (long fr = 0; !demo_stop && (!o->max_frames || fr < o->max_frames); fr++) {
         double t0 = now_ms();
         int r = ferc_video_read(v, &im, want_draw ? 3 : 1, &e);
         if (r < 0) {
@@ -201,7 +201,7 @@ done:
             fprintf(stderr, "demo: wrote %s\n", o->output);
         }
     }
-    if (stop_requested && !o->quiet) fprintf(stderr, "demo: interrupted\n");
+    if (demo_stop && !o->quiet) fprintf(stderr, "demo: interrupted\n");
     if (o->stats) stats_print(&st);
     ferc_window_close(win);
     ferc_image_free(&im);
@@ -275,7 +275,7 @@ static int run_images(const demo_opts *o, ferc_faces *f)
     ferc_image im = {0, 0, 0, NULL};
     int failed = 0, quit = 0;
     ferc_err e;
-    for (int i = 0; i < n_files && !quit && !stop_requested; i++) {
+    for (int i = 0; i < n_files && !quit && !demo_stop; i++) {
         if (ferc_image_load_rgb(&im, files[i], &e)) {
             fprintf(stderr, "demo: %s\n", e.msg);
             failed++;
@@ -325,7 +325,7 @@ static int run_images(const demo_opts *o, ferc_faces *f)
                 quit = 1;
                 break;
             }
-            if ((ev & FERC_WIN_NEXT) || now_ms() >= until || stop_requested) break;
+            if ((ev & FERC_WIN_NEXT) || now_ms() >= until || demo_stop) break;
             usleep(10000);
         }
     }
@@ -383,7 +383,12 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    int rc = o.n_inputs ? run_images(&o, f) : run_stream(&o, f);
+    int rc;
+    if (o.serve) {
+        ferc_faces_free(f); /* the server makes one per worker */
+        return demo_serve(&o, &o.fo);
+    }
+    rc = o.n_inputs ? run_images(&o, f) : run_stream(&o, f);
     ferc_faces_free(f);
     return rc;
 }

@@ -26,6 +26,10 @@ typedef struct {
     int stats;
     int realtime;                /* pace files to their frame rate in the window (default 1) */
     int quiet;
+    const char *serve;           /* --serve [HOST:]PORT */
+    const char *token;           /* --token (or FERC_TOKEN) */
+    long max_body;               /* --max-body bytes (8 MiB) */
+    long max_pixels;             /* --max-pixels (16 Mpixel) */
     ferc_faces_opts fo;
 } demo_opts;
 
@@ -34,6 +38,13 @@ int demo_parse(int argc, char **argv, demo_opts *o);
 /* The shipped demo model: checkpoints/<name> next to the working directory or
  * to the executable (../checkpoints). NULL if neither exists. */
 const char *demo_default_model(char *buf, size_t n, const char *argv0);
+
+/* "faces":[...],"ms":{detect, classify, track}: the part of a result that the
+ * web API shares with the JSON lines (no track ids, no raw probabilities). */
+void demo_json_faces_body(FILE *f, const ferc_face *faces, int n, const char *const *classes, int K,
+                          const ferc_faces_timing *t);
+/* The HTTP server (serve.c): 0, 1 on error, 2 on a usage error. */
+int demo_serve(const demo_opts *o, const ferc_faces_opts *fo);
 
 /* One JSON object per line. file: the image (stills) or NULL; frame/time for video. */
 void demo_json_faces(FILE *f, const char *file, long frame, double time, const ferc_face *faces, int n,

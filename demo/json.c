@@ -62,3 +62,23 @@ void demo_json_faces(FILE *f, const char *file, long frame, double time, const f
     num(f, t->track, 3);
     fputs("}}\n", f);
 }
+
+void demo_json_faces_body(FILE *f, const ferc_face *faces, int n, const char *const *classes, int K,
+                          const ferc_faces_timing *t)
+{
+    fputs("\"faces\":[", f);
+    for (int i = 0; i < n; i++) {
+        const ferc_face *a = &faces[i];
+        fprintf(f, "%s{\"box\":[%d,%d,%d,%d],\"label\":", i ? "," : "", a->box.x, a->box.y, a->box.w, a->box.h);
+        ferc_json_str(f, classes[a->label]);
+        fputs(",\"score\":", f);
+        num(f, a->prob[a->label], 4);
+        probs(f, "probs", a->prob, classes, K);
+        fputc('}', f);
+    }
+    fputs("],\"ms\":{\"detect\":", f);
+    num(f, t->detect, 2);
+    fputs(",\"classify\":", f);
+    num(f, t->classify, 2);
+    fputs("}", f);
+}

@@ -34,6 +34,14 @@ static const char *USAGE =
     "  --no-realtime       window mode: do not pace video files to their frame rate\n"
     "  --quiet             no informational messages on stderr\n"
     "\n"
+    "web server (the page in web/ and a JSON API, see README):\n"
+    "  --serve [HOST:]PORT serve http://HOST:PORT/ (default host 127.0.0.1: this\n"
+    "                      machine only); any other host needs --token\n"
+    "  --token SECRET      clients must send the header X-Ferc-Token: SECRET\n"
+    "                      (default: $FERC_TOKEN); the page takes #token=SECRET\n"
+    "  --max-body BYTES    largest image upload (default 8388608)\n"
+    "  --max-pixels N      largest image, in pixels (default 16777216)\n"
+    "\n"
     "model and detector:\n"
     "  --model FILE        exported checkpoint (default: checkpoints/" DEMO_MODEL ")\n"
     "  --cascade FILE      OpenCV Haar cascade (default: Debian's opencv-data\n"
@@ -88,6 +96,9 @@ int demo_parse(int argc, char **argv, demo_opts *o)
     o->snapshot_dir = ".";
     o->screenshot_frame = 10;
     o->realtime = 1;
+    o->max_body = 8L << 20;
+    o->max_pixels = 16L << 20;
+    o->token = getenv("FERC_TOKEN");
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -126,7 +137,8 @@ int demo_parse(int argc, char **argv, demo_opts *o)
         static const char *const with_value[] = {
             "--camera", "--video", "--model", "--cascade", "--output", "--snapshot-dir", "--screenshot",
             "--format", "--size", "--screenshot-frame", "--max-frames", "--threads", "--min-face",
-            "--neighbors", "--full-scan", "--scale-factor", "--crop", "--smooth", NULL};
+            "--neighbors", "--full-scan", "--scale-factor", "--crop", "--smooth", "--serve", "--token",
+            "--max-body", "--max-pixels", NULL};
         int known = 0;
         for (int k = 0; with_value[k] && !known; k++) known = !strcmp(a, with_value[k]);
         if (!known) {
@@ -145,6 +157,15 @@ int demo_parse(int argc, char **argv, demo_opts *o)
         else if (!strcmp(a, "--output")) o->output = v;
         else if (!strcmp(a, "--snapshot-dir")) o->snapshot_dir = v;
         else if (!strcmp(a, "--screenshot")) o->screenshot = v;
+        else if (!strcmp(a, "--serve")) o->serve = v;
+        else if (!strcmp(a, "--token")) o->token = v;
+        else if (!strcmp(a, "--max-body")) {
+            if (to_long(v, 1024, 1L << 30, &l)) return bad(a, v, "a byte count 1024..1073741824");
+            o->max_body = l;
+        } else if (!strcmp(a, "--max-pixels")) {
+            if (to_long(v, 64, 1L << 28, &l)) return bad(a, v, "a pixel count 64..268435456");
+            o->max_pixels = l;
+        }
         else if (!strcmp(a, "--format")) {
             if (strcmp(v, "auto") && strcmp(v, "yuyv") && strcmp(v, "mjpg")) return bad(a, v, "auto, yuyv or mjpg");
             o->format = v;
@@ -191,7 +212,12 @@ int demo_parse(int argc, char **argv, demo_opts *o)
         fprintf(stderr, "demo: give one source: --camera, --video or --images\n");
         return 2;
     }
-    if (!sources && !o->list_cameras) o->camera = "0";
+    if (o->serve && sources) {
+        fprintf(stderr, "demo: --serve analyses the browser's camera; serving ferc's own camera or a video is "
+                        "not supported yet\n");
+        return 2;
+    }
+    if (!sources && !o->list_cameras && !o->serve) o->camera = "0";
     if (o->output && o->n_inputs) {
         fprintf(stderr, "demo: --output writes a video; it does not apply to --images\n");
         return 2;
