@@ -276,6 +276,7 @@ static int run_images(const demo_opts *o, ferc_faces *f)
     int failed = 0, quit = 0;
     ferc_err e;
     for (int i = 0; i < n_files && !quit && !demo_stop; i++) {
+        ferc_image_free(&im); /* the previous image */
         if (ferc_image_load_rgb(&im, files[i], &e)) {
             fprintf(stderr, "demo: %s\n", e.msg);
             failed++;
