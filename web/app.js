@@ -37,6 +37,7 @@ const ui = {
 
 const state = {
   token: readToken(),     /* from #token=..., memory only */
+  autostart: hashFlag('autostart'),   /* #autostart: Start once connected */
   classes: [],
   serverCamera: false,
   run: 0,                 /* bumped by every start/stop: stale loops end */
@@ -51,9 +52,25 @@ const state = {
 
 /* ---- helpers ---- */
 
+/* location.hash holds '&'-separated parameters: #token=X&autostart */
+function hashParam(name) {
+  for (const part of location.hash.replace(/^#/, '').split('&')) {
+    const eq = part.indexOf('=');
+    const key = eq < 0 ? part : part.slice(0, eq);
+    if (key !== name) continue;
+    if (eq < 0) return '';
+    try { return decodeURIComponent(part.slice(eq + 1)); } catch (_) { return part.slice(eq + 1); }
+  }
+  return null;
+}
+
+function hashFlag(name) {
+  const v = hashParam(name);
+  return v !== null && v !== '0' && v !== 'false';
+}
+
 function readToken() {
-  const m = /(?:^#|&)token=([^&]*)/.exec(location.hash);
-  return m ? decodeURIComponent(m[1]) : '';
+  return hashParam('token') || '';
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -169,6 +186,10 @@ async function connect() {
       (model.input_size ? ' (' + model.input_size + '×' + model.input_size + ' crops)' : '');
     if (!state.running) setStatus('Ready. Press Start.');
     clearError();
+    if (state.autostart && !state.running) {   /* #autostart: as if Start were clicked */
+      state.autostart = false;
+      start();
+    }
   } catch (err) {
     showError(describeError(err));
     setStatus('Not connected.');

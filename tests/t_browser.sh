@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# Browser test of the page of bin/demo --serve (issue #6): Debian's chromium,
+# headless, with a fake camera fed from a Y4M file made here out of one CK+48
+# face (enlarged on a gray background). The page is opened at
+# http://127.0.0.1:PORT/#autostart (web/app.js presses Start by itself), so
+# the fake camera's frames go to /api/v1/analyze. Checks: the dumped DOM's
+# #faces list has an <li> with the expected label (the label the server gives
+# for that same frame posted as PNG with curl), and a screenshot
+# ($FERC_ARTIFACTS/web-page.png, default test-artifacts/) shows pixels of the
+# overlay colour of that label (web/app.js NAMED_COLOURS).
+# Skips when chromium, curl or the CK+48 data is missing.
+# Prints "t_browser: N passed, N failed, N skipped".
+set -u
+cd "$(dirname "$0")/.."
+BIN=${BIN:-bin}
+DATA=${FERC_DATASETS:-../shared/datasets}
+ART=${FERC_ARTIFACTS:-test-artifacts}
+PY=/usr/bin/python3
+DEMO="$BIN/demo"
+MODEL=checkpoints/ck.h5
+CK="$DATA/CK+48"
+pass=0 fail=0 skip=0
+ok()   { echo "ok   $1"; pass=$((pass + 1)); }
+bad()  { echo "FAIL $1"; shift; printf '  %s\n' "$@"; fail=$((fail + 1)); }
+skip() { echo "SKIP $1: $2"; skip=$((skip + 1)); }
+finish() { echo "t_browser: $pass passed, $fail failed, $skip skipped"; [[ $fail == 0 ]]; exit; }
+
+CHROME=${CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)}
+if [[ -z $CHROME ]]; then skip t_browser "chromium not installed (apt-get install chromium)"; finish; fi
+if ! command -v curl >/dev/null; then skip t_browser "curl not installed"; finish; fi
+if [[ ! -d $CK ]]; then skip t_browser "no CK+48 data at $CK (set FERC_DATASETS)"; finish; fi
+if ! $PY -c 'import cv2, numpy' 2>/dev/null; then skip t_browser "python3 cv2/numpy not installed"; finish; fi
+if [[ ! -x $DEMO || ! -f $MODEL ]]; then skip t_browser "$DEMO or $MODEL missing"; finish; fi
+
+T=$(mktemp -d /tmp/ferc-t_browser.XXXXXX)
+SERVER=
+trap '[[ -n $SERVER ]] && kill "$SERVER" 2>/dev/null; rm -rf "$T"' EXIT
+mkdir -p "$ART"
+
+# frame.py SRC_PNG OUT_PNG OUT_Y4M: the face enlarged to 240 px on a 640x480
+# gray frame, as PNG and as a 30-frame 4:2:0 Y4M (what Chromium's fake camera reads)
+cat >"$T/frame.py" <<'EOF'
+import sys, cv2, numpy as np
+src, png, y4m = sys.argv[1:4]
+W, H, S = 640, 480, 240
+face = cv2.imread(src, cv2.IMREAD_GRAYSCALE)
+face = cv2.resize(face, (S, S), interpolation=cv2.INTER_CUBIC)
+img = np.full((H, W), 128, np.uint8)
+y, x = (H - S) // 2, (W - S) // 2
+img[y:y + S, x:x + S] = face
+cv2.imwrite(png, img)
+with open(y4m, 'wb') as f:
+    f.write(b'YUV4MPEG2 W%d H%d F30:1 Ip A1:1 C420jpeg\n' % (W, H))
+    chroma = np.full((H // 2, W // 2), 128, np.uint8).tobytes()
+    for _ in range(30):
+        f.write(b'FRAME\n' + img.tobytes() + chroma + chroma)
+EOF
+
+P=$((20000 + ($$ + 7919) % 20000))
+U=http://127.0.0.1:$P
+"$DEMO" --serve "127.0.0.1:$P" --model "$MODEL" --quiet 2>"$T/server.err" &
+SERVER=$!
+up=0
+for _ in $(seq 100); do
+    curl -s -o /dev/null "$U/api/v1/health" && { up=1; break; }
+    sleep 0.1
+done
+if [[ $up == 0 ]]; then bad server_start "$(cat "$T/server.err")"; finish; fi
+
+# The face: the first candidate that the server finds with its folder's label.
+FACE= LABEL=
+for f in surprise/S052_001_00000014.png surprise/S053_001_00000022.png happy/S056_004_00000019.png \
+         $(cd "$CK" && ls surprise/*.png happy/*.png 2>/dev/null | head -20); do
+    [[ -f $CK/$f ]] || continue
+    $PY "$T/frame.py" "$CK/$f" "$T/face.png" "$T/face.y4m" || continue
+    got=$(curl -s -H 'Content-Type: image/png' --data-binary @"$T/face.png" "$U/api/v1/analyze" |
+          $PY -c 'import sys, json; f = json.load(sys.stdin)["faces"]; print(f[0]["label"] if len(f) == 1 and f[0]["score"] >= 0.6 else "")' 2>/dev/null)
+    if [[ -n $got && $got == "${f%%/*}" ]]; then FACE=$f LABEL=$got; break; fi
+done
+if [[ -z $LABEL ]]; then bad expected_label "no CK+48 surprise/happy face gave its own label via /api/v1/analyze"; finish; fi
+ok "expected_label ($FACE -> $LABEL)"
+cp "$T/face.png" "$ART/web-camera-frame.png"
+
+# cdp.py: runs headless chromium with the fake camera, driven over
+# --remote-debugging-pipe (the DevTools protocol as NUL-separated JSON on
+# fds 3/4: no websocket or driver needed, and real time, unlike
+# --virtual-time-budget, in which getUserMedia never resolves); opens the
+# page, polls #faces until it shows the label (25 s at most), then saves the
+# DOM and a screenshot. Prints "SECONDS s faces: ...".
+cat >"$T/cdp.py" <<'EOF'
+import json, os, subprocess, sys, time, base64
+chrome, url, label, y4m, shot, domout = sys.argv[1:7]
+r_in, w_in = os.pipe()    # we write, chrome reads fd 3
+r_out, w_out = os.pipe()  # chrome writes fd 4
+def child():
+    os.dup2(r_in, 3); os.dup2(w_out, 4)
+args = [chrome, '--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run',
+        '--user-data-dir=' + os.path.dirname(y4m) + '/profile', '--remote-debugging-pipe',
+        '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+        '--use-file-for-fake-video-capture=' + y4m, '--window-size=1000,900', 'about:blank']
+p = subprocess.Popen(args, pass_fds=(3, 4), preexec_fn=child, stdout=subprocess.DEVNULL, stderr=open(domout + '.err', 'w'))
+os.close(r_in); os.close(w_out)
+buf = b''; nid = 0
+def send(method, params=None, session=None):
+    global nid, buf
+    nid += 1
+    msg = {'id': nid, 'method': method, 'params': params or {}}
+    if session: msg['sessionId'] = session
+    os.write(w_in, json.dumps(msg).encode() + b'\0')
+    while True:
+        while b'\0' not in buf:
+            chunk = os.read(r_out, 1 << 20)
+            if not chunk: raise SystemExit('chromium closed the pipe')
+            buf += chunk
+        line, buf = buf.split(b'\0', 1)
+        m = json.loads(line)
+        if m.get('id') == nid:
+            if 'error' in m: raise SystemExit(f'{method}: {m["error"]}')
+            return m['result']
+try:
+    tid = send('Target.createTarget', {'url': 'about:blank'})['targetId']
+    s = send('Target.attachToTarget', {'targetId': tid, 'flatten': True})['sessionId']
+    send('Page.enable', session=s)
+    send('Emulation.setDeviceMetricsOverride', {'width': 1000, 'height': 900, 'deviceScaleFactor': 1, 'mobile': False}, s)
+    send('Page.navigate', {'url': url}, s)
+    t0 = time.time(); faces = ''
+    js = "(()=>{const f=document.getElementById('faces');return f?[...f.querySelectorAll('li')].map(l=>l.textContent).join(' | '):''})()"
+    while time.time() - t0 < 25:
+        faces = send('Runtime.evaluate', {'expression': js, 'returnByValue': True}, s)['result'].get('value', '')
+        if label + ' ' in faces: break
+        time.sleep(0.25)
+    time.sleep(0.5)   # one more frame drawn
+    faces = send('Runtime.evaluate', {'expression': js, 'returnByValue': True}, s)['result'].get('value', '')
+    dom = send('Runtime.evaluate', {'expression': 'document.documentElement.outerHTML', 'returnByValue': True}, s)['result'].get('value', '')
+    open(domout, 'w').write(dom)
+    png = send('Page.captureScreenshot', {'format': 'png'}, s)['data']
+    open(shot, 'wb').write(base64.b64decode(png))
+    print(f'{time.time() - t0:.1f} s faces: {faces}')
+finally:
+    try: send('Browser.close')
+    except BaseException: pass
+    try: p.wait(5)
+    except subprocess.TimeoutExpired: p.kill()
+EOF
+
+rm -f "$ART/web-page.png" "$ART/web-page.dom.html"
+t0=$(date +%s%N)
+res=$(timeout 45 $PY "$T/cdp.py" "$CHROME" "$U/#autostart" "$LABEL" "$T/face.y4m" "$ART/web-page.png" "$T/dom.html" 2>&1)
+rc=$?
+t1=$(date +%s%N)
+echo "  chromium: $res (rc $rc, $(( (t1 - t0) / 1000000 )) ms in all)"
+faces=$(sed -n 's/.* s faces: //p' <<<"$res")
+if [[ $rc == 0 ]] && grep -qE "(^| )$LABEL [0-9]+%" <<<"$faces"; then
+    ok "page_faces_label ($faces)"
+else
+    bad page_faces_label "#faces: '${faces}' (want '$LABEL NN%')" \
+        "status: $(grep -o '<[^>]*id="status"[^>]*>[^<]*' "$T/dom.html" 2>/dev/null | head -1)" \
+        "error: $(grep -o '<[^>]*id="error"[^>]*>[^<]*' "$T/dom.html" 2>/dev/null | head -1)" \
+        "chromium stderr: $(grep -v dbus "$T/dom.html.err" 2>/dev/null | tail -3)"
+    cp "$T/dom.html" "$ART/web-page.dom.html" 2>/dev/null
+fi
+
+# The overlay (box, tag, bars) is drawn on the picture, the left ~65% of the page.
+if [[ -s $ART/web-page.png ]]; then
+    res=$($PY - "$ART/web-page.png" "$LABEL" web/app.js <<'EOF'
+import sys, re, cv2, numpy as np
+shot, label, app = sys.argv[1:4]
+img = cv2.imread(shot)
+if img is None: print('not a PNG'); sys.exit()
+m = re.search(r"\b%s: '#([0-9a-f]{6})'" % label, open(app).read())
+r, g, b = (int(m.group(1)[i:i + 2], 16) for i in (0, 2, 4))
+left = img[:, :img.shape[1] * 65 // 100].astype(int)
+near = np.abs(left - (b, g, r)).max(axis=2) <= 24
+print(f'{img.shape[1]}x{img.shape[0]}, #{m.group(1)} pixels on the picture: {int(near.sum())}')
+EOF
+)
+    n=$(sed -n 's/.*: \([0-9]*\)$/\1/p' <<<"$res")
+    if [[ -n $n && $n -ge 300 ]]; then ok "screenshot_overlay_colour ($res; $ART/web-page.png)"; else bad screenshot_overlay_colour "$res ($ART/web-page.png)"; fi
+else
+    bad screenshot "no $ART/web-page.png"
+fi
+finish
