@@ -86,6 +86,7 @@ bench: $(TOOLS) $(BUILD)/bench_ferc $(BUILD)/bench_detect $(BUILD)/margin
 	BUILD=$(BUILD) bash bench/run.sh
 	BUILD=$(BUILD) bash bench/detect.sh
 	BUILD=$(BUILD) BIN=$(BIN) bash bench/e2e.sh
+	BUILD=$(BUILD) BIN=$(BIN) bash bench/serve.sh
 
 $(BUILD)/bench_detect: bench/bench_detect.c tests/haar_synth.h $(LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(ALL_LDFLAGS) $(LDLIBS)

@@ -5,8 +5,9 @@
  *   GET  /api/v1/model            classes, input size, model card fields
  *   POST /api/v1/analyze          a JPEG or PNG body -> the faces as JSON
  *
- * libmicrohttpd with a bounded thread pool and connection limit; one analyser
- * (model + detector + buffers) per pool thread, handed out under a mutex.
+ * libmicrohttpd with a bounded thread pool and connection limit; analysers
+ * (model + detector + buffers), one per core, each single-threaded, handed
+ * out under a mutex.
  * Loopback only unless a host is given; any other bind needs a token (header
  * X-Ferc-Token, compared in constant time). Bodies over the size limit,
  * images over the pixel limit, malformed images and wrong content types get
@@ -15,7 +16,9 @@
  * is logged; libmicrohttpd's own errors go to stderr). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <cblas.h>
 #include <microhttpd.h>
+#include <omp.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
@@ -42,7 +45,8 @@ extern volatile sig_atomic_t demo_stop;   /* demo.c: set by SIGINT/SIGTERM */
 typedef struct {
     const demo_opts *o;
     const char *model_path;
-    ferc_faces *an[SERVE_POOL];           /* analysers */
+    ferc_faces *an[SERVE_POOL];           /* analysers, one per core (n_an) */
+    int n_an;
     int busy[SERVE_POOL];
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -138,7 +142,7 @@ static int acquire(server *s)
     pthread_mutex_lock(&s->mu);
     int k = -1;
     for (;;) {
-        for (int i = 0; i < SERVE_POOL && k < 0; i++)
+        for (int i = 0; i < s->n_an && k < 0; i++)
             if (!s->busy[i]) k = i;
         if (k >= 0) break;
         pthread_cond_wait(&s->cv, &s->mu);
@@ -169,6 +173,9 @@ static enum MHD_Result analyze(server *s, struct MHD_Connection *c, request *rq)
     ferc_image im = {0, 0, 0, NULL};
     ferc_err e;
     if (ferc_image_load_rgb_mem(&im, rq->body, rq->n, "request body", &e)) return send_error(c, 400, e.msg);
+    /* one thread per analysis: requests run side by side, one per core;
+     * OpenMP teams inside each would fight over the cores and spin */
+    omp_set_num_threads(1);
     int k = acquire(s);
     ferc_face *faces;
     int n;
@@ -357,7 +364,11 @@ int demo_serve(const demo_opts *o, const ferc_faces_opts *fo)
         return 2;
     }
     ferc_err e;
-    for (int i = 0; i < SERVE_POOL; i++) {
+    openblas_set_num_threads(1);
+    s.n_an = o->threads > 0 ? o->threads : omp_get_num_procs();
+    if (s.n_an > SERVE_POOL) s.n_an = SERVE_POOL;
+    if (s.n_an < 1) s.n_an = 1;
+    for (int i = 0; i < s.n_an; i++) {
         ferc_faces_opts f1 = *fo;
         f1.threads = 1; /* the pool gives the parallelism */
         if (!(s.an[i] = ferc_faces_new(&f1, &e))) {
@@ -384,13 +395,13 @@ int demo_serve(const demo_opts *o, const ferc_faces_opts *fo)
         rc = 1;
     } else {
         if (!o->quiet)
-            fprintf(stderr, "demo: serving http://%s/ (%s; %d workers; Ctrl-C stops)\n", shown,
-                    loopback ? "this machine only" : "token required", SERVE_POOL);
+            fprintf(stderr, "demo: serving http://%s/ (%s; %d HTTP threads, %d analysers; Ctrl-C stops)\n", shown,
+                    loopback ? "this machine only" : "token required", SERVE_POOL, s.n_an);
         while (!demo_stop) usleep(100000);
         MHD_stop_daemon(d);
         if (!o->quiet) fprintf(stderr, "demo: server stopped\n");
     }
-    for (int i = 0; i < SERVE_POOL; i++) ferc_faces_free(s.an[i]);
+    for (int i = 0; i < s.n_an; i++) ferc_faces_free(s.an[i]);
     pthread_mutex_destroy(&s.mu);
     pthread_cond_destroy(&s.cv);
     return rc;
