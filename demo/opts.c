@@ -36,7 +36,9 @@ static const char *USAGE =
     "\n"
     "web server (the page in web/ and a JSON API, see README):\n"
     "  --serve [HOST:]PORT serve http://HOST:PORT/ (default host 127.0.0.1: this\n"
-    "                      machine only); any other host needs --token\n"
+    "                      machine only); any other host needs --token. With\n"
+    "                      --camera N or --video FILE the page can also show that\n"
+    "                      source (MJPEG + server-sent events; a video loops)\n"
     "  --token SECRET      clients must send the header X-Ferc-Token: SECRET\n"
     "                      (default: $FERC_TOKEN); the page takes #token=SECRET\n"
     "  --max-body BYTES    largest image upload (default 8388608)\n"
@@ -212,9 +214,8 @@ int demo_parse(int argc, char **argv, demo_opts *o)
         fprintf(stderr, "demo: give one source: --camera, --video or --images\n");
         return 2;
     }
-    if (o->serve && sources) {
-        fprintf(stderr, "demo: --serve analyses the browser's camera; serving ferc's own camera or a video is "
-                        "not supported yet\n");
+    if (o->serve && o->n_inputs) {
+        fprintf(stderr, "demo: --serve takes --camera or --video as its own source, not --images\n");
         return 2;
     }
     if (!sources && !o->list_cameras && !o->serve) o->camera = "0";

@@ -4,6 +4,9 @@
  *   GET  /api/v1/health           {"status":"ok"}
  *   GET  /api/v1/model            classes, input size, model card fields
  *   POST /api/v1/analyze          a JPEG or PNG body -> the faces as JSON
+ *   GET  /api/v1/stream, /events  with --camera N or --video FILE: the
+ *                                 server's own source, annotated, as MJPEG
+ *                                 and as server-sent events (live.c)
  *
  * libmicrohttpd with a bounded thread pool and connection limit; analysers
  * (model + detector + buffers), one per core, each single-threaded, handed
@@ -33,12 +36,14 @@
 #include "demo.h"
 #include "image.h"
 #include "json.h"
+#include "live.h"
 #include "serve.h"
 #include "video.h"
 
 #define SERVE_POOL 4                      /* HTTP worker threads */
 #define SERVE_MAX_CONN 64
 #define SERVE_TIMEOUT_S 10                /* idle/slow connections are closed */
+#define SERVE_MAX_STREAMS 8               /* MJPEG/event clients of the server's own camera */
 
 extern volatile sig_atomic_t demo_stop;   /* demo.c: set by SIGINT/SIGTERM */
 
@@ -53,6 +58,8 @@ typedef struct {
     const char *const *classes;
     int K, input_size;
     const char *token;                    /* NULL: none required */
+    live *live;                           /* the server's own camera or video, or NULL */
+    int streams;                          /* stream clients now (under mu) */
 } server;
 
 typedef struct {
@@ -212,12 +219,78 @@ static enum MHD_Result model_info(server *s, struct MHD_Connection *c)
     const char *base = strrchr(s->model_path, '/');
     fprintf(f, "],\"input_size\":%d,\"model\":", s->input_size);
     ferc_json_str(f, base ? base + 1 : s->model_path);
-    fprintf(f, ",\"camera\":false,\"limits\":{\"max_body_bytes\":%ld,\"max_pixels\":%ld}}\n", s->o->max_body,
+    fprintf(f, ",\"camera\":%s,", s->live ? "true" : "false");
+    fprintf(f, "\"limits\":{\"max_body_bytes\":%ld,\"max_pixels\":%ld}}\n", s->o->max_body,
             s->o->max_pixels);
     fclose(f);
     enum MHD_Result r = send_json(c, 200, out);
     free(out);
     return r;
+}
+
+/* ---- the server's own camera: MJPEG and server-sent events ------------------------ */
+
+typedef struct {
+    server *s;
+    int kind;
+    long seen;
+    char *buf;
+    size_t n, off;
+} stream_client;
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+    (void)pos;
+    stream_client *sc = cls;
+    if (sc->off == sc->n) {
+        free(sc->buf);
+        sc->buf = NULL, sc->n = sc->off = 0;
+        if (!live_next(sc->s->live, &sc->seen, sc->kind, &sc->buf, &sc->n)) return MHD_CONTENT_READER_END_OF_STREAM;
+    }
+    size_t k = sc->n - sc->off < max ? sc->n - sc->off : max;
+    memcpy(out, sc->buf + sc->off, k);
+    sc->off += k;
+    return (ssize_t)k;
+}
+
+static void stream_free(void *cls)
+{
+    stream_client *sc = cls;
+    pthread_mutex_lock(&sc->s->mu);
+    sc->s->streams--;
+    pthread_mutex_unlock(&sc->s->mu);
+    free(sc->buf);
+    free(sc);
+}
+
+static enum MHD_Result stream(server *s, struct MHD_Connection *c, int kind)
+{
+    pthread_mutex_lock(&s->mu);
+    int full = s->streams >= SERVE_MAX_STREAMS;
+    if (!full) s->streams++;
+    pthread_mutex_unlock(&s->mu);
+    if (full) return send_error(c, 503, "too many stream clients");
+    stream_client *sc = calloc(1, sizeof *sc);
+    struct MHD_Response *r =
+        sc ? MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_read, sc, stream_free) : NULL;
+    if (!r) {
+        if (sc) {
+            sc->s = s;
+            stream_free(sc);
+        } else {
+            pthread_mutex_lock(&s->mu);
+            s->streams--;
+            pthread_mutex_unlock(&s->mu);
+        }
+        return MHD_NO;
+    }
+    sc->s = s, sc->kind = kind;
+    MHD_add_response_header(r, "Content-Type",
+                            kind == LIVE_MJPEG ? "multipart/x-mixed-replace; boundary=ferc" : "text/event-stream");
+    secure_headers(r, 1);
+    enum MHD_Result ret = MHD_queue_response(c, 200, r);
+    MHD_destroy_response(r);
+    return ret;
 }
 
 /* ---- the handler ------------------------------------------------------------------ */
@@ -259,7 +332,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
             if (!strcmp(url, a->path)) return send_buf(c, 200, a->type, a->data, a->size, 0, 0);
         return send_error(c, 404, "not found");
     }
-    if (s->token && !token_ok(s->token, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Ferc-Token")))
+    const char *tok = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Ferc-Token");
+    if (!tok && !strcmp(url, "/api/v1/stream")) /* an <img> cannot send headers */
+        tok = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token");
+    if (s->token && !token_ok(s->token, tok))
         return send_error(c, 401, "missing or wrong X-Ferc-Token header");
     if (!strcmp(url, "/api/v1/health")) {
         if (strcmp(method, "GET")) return send_error(c, 405, "use GET");
@@ -268,6 +344,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     if (!strcmp(url, "/api/v1/model")) {
         if (strcmp(method, "GET")) return send_error(c, 405, "use GET");
         return model_info(s, c);
+    }
+    if (!strcmp(url, "/api/v1/stream") || !strcmp(url, "/api/v1/events")) {
+        if (strcmp(method, "GET")) return send_error(c, 405, "use GET");
+        if (!s->live) return send_error(c, 404, "no server camera: start bin/demo with --camera N or --video FILE");
+        const char *le = live_error(s->live);
+        if (le) return send_error(c, 503, le);
+        return stream(s, c, !strcmp(url, "/api/v1/stream") ? LIVE_MJPEG : LIVE_EVENTS);
     }
     if (!strcmp(url, "/api/v1/analyze")) {
         if (!is_post) return send_error(c, 405, "use POST with a JPEG or PNG body");
@@ -296,8 +379,10 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
 static void log_error(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
-    fputs("demo: http: ", stderr);
-    vfprintf(stderr, fmt, ap);
+    char msg[1024];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    if (strstr(msg, "no longer available")) return; /* a stream client went away: normal */
+    fprintf(stderr, "demo: http: %s", msg);
 }
 
 /* ---- binding --------------------------------------------------------------------------- */
@@ -381,11 +466,22 @@ int demo_serve(const demo_opts *o, const ferc_faces_opts *fo)
     s.input_size = ferc_faces_input_size(s.an[0]);
     pthread_mutex_init(&s.mu, NULL);
     pthread_cond_init(&s.cv, NULL);
+    if (o->camera || o->video) {
+        if (!(s.live = live_start(o, fo, &e))) {
+            fprintf(stderr, "demo: %s\n", e.msg);
+            for (int i = 0; i < s.n_an; i++) ferc_faces_free(s.an[i]);
+            return 1;
+        }
+    }
+    /* streams block in their reader until the next frame: with a server
+     * camera every connection gets a thread (at most SERVE_MAX_CONN) */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    if (s.live) flags |= MHD_USE_THREAD_PER_CONNECTION;
     if (ss.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, 0, NULL, NULL, handle, &s, MHD_OPTION_EXTERNAL_LOGGER, log_error, NULL, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&ss,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)SERVE_POOL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)SERVE_MAX_CONN,
+        s.live ? MHD_OPTION_CONNECTION_LIMIT : MHD_OPTION_THREAD_POOL_SIZE,
+        s.live ? (unsigned)SERVE_MAX_CONN : (unsigned)SERVE_POOL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)SERVE_MAX_CONN,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVE_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)65536, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_END);
     int rc = 0;
@@ -401,6 +497,7 @@ int demo_serve(const demo_opts *o, const ferc_faces_opts *fo)
         MHD_stop_daemon(d);
         if (!o->quiet) fprintf(stderr, "demo: server stopped\n");
     }
+    live_stop(s.live);
     for (int i = 0; i < s.n_an; i++) ferc_faces_free(s.an[i]);
     pthread_mutex_destroy(&s.mu);
     pthread_cond_destroy(&s.cv);

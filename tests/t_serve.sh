@@ -5,7 +5,8 @@
 # serving (wrong content type, garbage, truncated image, body and pixel
 # limits, unknown paths and methods, path traversal, a stalled client);
 # concurrent requests equal sequential ones; token enforcement; binding rules
-# (a non-loopback host needs --token); Ctrl-C stops it cleanly.
+# (a non-loopback host needs --token); the server's own video as MJPEG and
+# server-sent events; Ctrl-C stops it cleanly.
 # Prints "t_serve: N passed, N failed, N skipped".
 set -u
 cd "$(dirname "$0")/.."
@@ -73,6 +74,7 @@ req traversal 404 '"error"' --path-as-is "$U/../../etc/passwd"
 req traversal_encoded 404 '"error"' "$U/%2e%2e/%2e%2e/etc/passwd"
 req api_unknown 404 '"error"' "$U/api/v1/secret"
 req analyze_get 405 'use POST' "$U/api/v1/analyze"
+req no_server_camera 404 'no server camera' "$U/api/v1/stream"
 req wrong_type 415 'Content-Type must be' -X POST -H 'Content-Type: text/plain' --data-binary 'hello' "$U/api/v1/analyze"
 req no_type 415 'Content-Type must be' -X POST --data-binary @"$MODEL" -H 'Content-Type:' "$U/api/v1/analyze"
 req garbage 400 'not a PNG or JPEG' -X POST -H 'Content-Type: image/jpeg' --data-binary 'garbage bytes' "$U/api/v1/analyze"
@@ -143,6 +145,42 @@ req token_wrong 401 'X-Ferc-Token' -H 'X-Ferc-Token: s3cret-tokeN' "http://127.0
 req token_prefix 401 'X-Ferc-Token' -H 'X-Ferc-Token: s3cret' "http://127.0.0.1:$P3/api/v1/model"
 req token_right 200 '"classes"' -H 'X-Ferc-Token: s3cret-token' "http://127.0.0.1:$P3/api/v1/model"
 TOKEN_HDR=()
+
+# the server's own source (--video; a camera works the same way): MJPEG and events
+CLIP=${FERC_VIDEOS:-$(dirname "$DATA")/videos}/face-neutral-to-anger.avi
+if [[ -f $CLIP ]]; then
+    P4=$((P + 3))
+    TOKEN_HDR=(-H 'X-Ferc-Token: tok')
+    start_server live $P4 --video "$CLIP" --token tok
+    L=http://127.0.0.1:$P4
+    req live_model 200 '"camera":true' -H 'X-Ferc-Token: tok' "$L/api/v1/model"
+    curl -s -m 3 -H 'X-Ferc-Token: tok' "$L/api/v1/events" > "$T/events.txt"
+    out=$($PY - "$T/events.txt" <<'PY' 2>&1
+import json, sys
+ev = [json.loads(l[6:]) for l in open(sys.argv[1]) if l.startswith("data: ")]
+assert len(ev) >= 10, f"{len(ev)} events in 3 s"
+assert all(e["width"] == 720 and e["height"] == 480 for e in ev)
+frames = [e["frame"] for e in ev]
+assert all(b != a for a, b in zip(frames, frames[1:])), frames
+withface = sum(len(e["faces"]) == 1 for e in ev)
+assert withface >= 0.9 * len(ev), withface
+print(f"{len(ev)} events in 3 s, {withface} with one face")
+PY
+)
+    if [[ $? == 0 ]]; then ok "live_events ($out)"; else bad live_events "$out"; fi
+    curl -s -m 2 "$L/api/v1/stream?token=tok" -o "$T/stream.bin"
+    parts=$(grep -ac -- '^--ferc' "$T/stream.bin")
+    if (( parts >= 5 )) && grep -aq 'Content-Type: image/jpeg' "$T/stream.bin"; then ok "live_mjpeg ($parts frames in 2 s)"
+    else bad live_mjpeg "$parts parts"; fi
+    req live_stream_token 401 'X-Ferc-Token' "$L/api/v1/stream"
+    curl -s -m 4 "$L/api/v1/stream?token=tok" -o /dev/null & sp=$!
+    sleep 0.5
+    req live_health_while_streaming 200 '"status":"ok"' -m 2 -H 'X-Ferc-Token: tok' "$L/api/v1/health"
+    wait $sp
+    TOKEN_HDR=()
+else
+    for t in live_model live_events live_mjpeg live_stream_token live_health_while_streaming; do skip $t "$CLIP not found"; done
+fi
 
 # Ctrl-C stops the server cleanly
 kill -INT "${PIDS[0]}"; wait "${PIDS[0]}"; rc=$?
