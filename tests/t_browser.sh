@@ -90,6 +90,7 @@ cp "$T/face.png" "$ART/web-camera-frame.png"
 cat >"$T/cdp.py" <<'EOF'
 import json, os, subprocess, sys, time, base64
 chrome, url, label, y4m, shot, domout = sys.argv[1:7]
+W, H, mobile = (int(sys.argv[7]), int(sys.argv[8]), sys.argv[9] == '1') if len(sys.argv) > 9 else (1000, 900, False)
 r_in, w_in = os.pipe()    # we write, chrome reads fd 3
 r_out, w_out = os.pipe()  # chrome writes fd 4
 def child():
@@ -97,7 +98,7 @@ def child():
 args = [chrome, '--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run',
         '--user-data-dir=' + os.path.dirname(y4m) + '/profile', '--remote-debugging-pipe',
         '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
-        '--use-file-for-fake-video-capture=' + y4m, '--window-size=1000,900', 'about:blank']
+        '--use-file-for-fake-video-capture=' + y4m, f'--window-size={W},{H}', 'about:blank']
 p = subprocess.Popen(args, pass_fds=(3, 4), preexec_fn=child, stdout=subprocess.DEVNULL, stderr=open(domout + '.err', 'w'))
 os.close(r_in); os.close(w_out)
 buf = b''; nid = 0
@@ -121,7 +122,7 @@ try:
     tid = send('Target.createTarget', {'url': 'about:blank'})['targetId']
     s = send('Target.attachToTarget', {'targetId': tid, 'flatten': True})['sessionId']
     send('Page.enable', session=s)
-    send('Emulation.setDeviceMetricsOverride', {'width': 1000, 'height': 900, 'deviceScaleFactor': 1, 'mobile': False}, s)
+    send('Emulation.setDeviceMetricsOverride', {'width': W, 'height': H, 'deviceScaleFactor': 1, 'mobile': mobile}, s)
     send('Page.navigate', {'url': url}, s)
     t0 = time.time(); faces = ''
     js = "(()=>{const f=document.getElementById('faces');return f?[...f.querySelectorAll('li')].map(l=>l.textContent).join(' | '):''})()"
@@ -135,6 +136,8 @@ try:
     open(domout, 'w').write(dom)
     png = send('Page.captureScreenshot', {'format': 'png'}, s)['data']
     open(shot, 'wb').write(base64.b64decode(png))
+    lay = send('Runtime.evaluate', {'expression': "JSON.stringify({sw: document.documentElement.scrollWidth, iw: innerWidth, vw: Math.round(document.getElementById('video').getBoundingClientRect().width)})", 'returnByValue': True}, s)['result'].get('value', '')
+    print(f'layout {lay}')
     print(f'{time.time() - t0:.1f} s faces: {faces}')
 finally:
     try: send('Browser.close')
@@ -148,7 +151,7 @@ t0=$(date +%s%N)
 res=$(timeout 45 $PY "$T/cdp.py" "$CHROME" "$U/#autostart" "$LABEL" "$T/face.y4m" "$ART/web-page.png" "$T/dom.html" 2>&1)
 rc=$?
 t1=$(date +%s%N)
-echo "  chromium: $res (rc $rc, $(( (t1 - t0) / 1000000 )) ms in all)"
+echo "  chromium: $(tr '\n' ' ' <<<"$res")(rc $rc, $(( (t1 - t0) / 1000000 )) ms in all)"
 faces=$(sed -n 's/.* s faces: //p' <<<"$res")
 if [[ $rc == 0 ]] && grep -qE "(^| )$LABEL [0-9]+%" <<<"$faces"; then
     ok "page_faces_label ($faces)"
@@ -158,6 +161,20 @@ else
         "error: $(grep -o '<[^>]*id="error"[^>]*>[^<]*' "$T/dom.html" 2>/dev/null | head -1)" \
         "chromium stderr: $(grep -v dbus "$T/dom.html.err" 2>/dev/null | tail -3)"
     cp "$T/dom.html" "$ART/web-page.dom.html" 2>/dev/null
+fi
+
+# A phone-sized screen (390x844, mobile emulation): the label still shows and
+# nothing is wider than the screen (no horizontal scrolling).
+res=$(timeout 45 $PY "$T/cdp.py" "$CHROME" "$U/#autostart" "$LABEL" "$T/face.y4m" "$ART/web-page-phone.png" "$T/dom2.html" 390 844 1 2>&1)
+rc=$?
+echo "  chromium (phone): $(tr '\n' ' ' <<<"$res")"
+lay=$(sed -n 's/^layout //p' <<<"$res")
+faces=$(sed -n 's/.* s faces: //p' <<<"$res")
+if [[ $rc == 0 ]] && grep -qE "(^| )$LABEL [0-9]+%" <<<"$faces" &&
+   $PY -c "import json,sys; d=json.loads(sys.argv[1]); sys.exit(not (d['sw'] <= d['iw'] == 390 and 0 < d['vw'] <= 390))" "$lay"; then
+    ok "phone_layout ($lay; $ART/web-page-phone.png)"
+else
+    bad phone_layout "rc $rc, layout '$lay', faces '$faces'"
 fi
 
 # The overlay (box, tag, bars) is drawn on the picture, the left ~65% of the page.
