@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 #include "ckpt.h"
+#include "dataset.h"
 #include "faces.h"
 #include "model.h"
 #include "net.h"
@@ -131,15 +132,20 @@ void ferc_faces_reset(ferc_faces *f)
     f->frame = 0;
 }
 
-/* Gray value of pixel (x, y) with coordinates clamped into the frame;
- * RGB uses OpenCV's fixed-point BT.601 weights (cv::cvtColor RGB2GRAY). */
+/* Gray of an RGB pixel with OpenCV's fixed-point BT.601 weights
+ * (cv::cvtColor RGB2GRAY), so the detector sees what OpenCV would. */
+static inline uint8_t rgb_gray(const uint8_t *p)
+{
+    return (uint8_t)((p[0] * 4899 + p[1] * 9617 + p[2] * 1868 + 8192) >> 14);
+}
+
+/* Gray value of pixel (x, y) with coordinates clamped into the frame. */
 static inline int px_gray(const ferc_image *im, int x, int y)
 {
     x = x < 0 ? 0 : x >= im->w ? im->w - 1 : x;
     y = y < 0 ? 0 : y >= im->h ? im->h - 1 : y;
     const uint8_t *p = im->px + ((size_t)y * im->w + x) * im->c;
-    if (im->c == 1) return p[0];
-    return (p[0] * 4899 + p[1] * 9617 + p[2] * 1868 + 8192) >> 14;
+    return im->c == 1 ? p[0] : rgb_gray(p);
 }
 
 /* Resampling taps of output pixel o along one axis: source interval
@@ -239,7 +245,7 @@ int ferc_faces_analyze(ferc_faces *f, const ferc_image *frame, int video, ferc_f
             f->gray = g, f->gray_cap = np;
         }
         const uint8_t *s = frame->px;
-        for (size_t i = 0; i < np; i++, s += 3) f->gray[i] = (uint8_t)((s[0] * 4899 + s[1] * 9617 + s[2] * 1868 + 8192) >> 14);
+        for (size_t i = 0; i < np; i++, s += 3) f->gray[i] = rgb_gray(s);
         gray = f->gray;
     }
     /* detect: full scan, or only near the faces tracked in the previous frame */
@@ -277,13 +283,12 @@ int ferc_faces_analyze(ferc_faces *f, const ferc_image *frame, int video, ferc_f
         free(boxes);
         return -1;
     }
-    /* crop, normalise, classify */
+    /* crop (from the gray frame the detector used), normalise as in training, classify */
     const int S = f->cfg.input_size, K = f->cfg.n_classes;
-    const float mean = f->cfg.mean, inv = 1.0f / f->cfg.std;
+    const ferc_image g = {frame->w, frame->h, 1, (uint8_t *)gray};
     for (int i = 0; i < nb; i++) {
-        ferc_faces_crop(frame, boxes[i], f->o.crop, S, f->crop);
-        float *x = f->x + (size_t)i * S * S;
-        for (int j = 0; j < S * S; j++) x[j] = (f->crop[j] * (1.0f / 255.0f) - mean) * inv;
+        ferc_faces_crop(&g, boxes[i], f->o.crop, S, f->crop);
+        ferc_normalize(f->crop, S, f->cfg.mean, f->cfg.std, f->x + (size_t)i * S * S);
     }
     if (nb) ferc_predict(&f->net, f->x, nb, f->probs, NULL);
     double t2 = now_ms();

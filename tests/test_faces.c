@@ -22,6 +22,15 @@ static int have_all(void)
     return !access(model_path, R_OK) && ferc_haar_default_path() && !access(ck_root, R_OK);
 }
 
+/* The pipeline with default options and the shipped model. */
+static ferc_faces *open_default(ferc_err *e)
+{
+    ferc_faces_opts o;
+    ferc_faces_opts_default(&o);
+    o.model = model_path;
+    return ferc_faces_new(&o, e);
+}
+
 /* 4x nearest-neighbour enlargement pasted at (x, y); the crop of exactly that
  * square must give the original back (area averaging of 4x4 equal pixels). */
 static int test_crop(void)
@@ -69,10 +78,7 @@ static int test_stills(void)
 {
     if (!have_all()) SKIP("needs %s, the opencv-data cascade and %s", model_path, ck_root);
     ferc_err e;
-    ferc_faces_opts o;
-    ferc_faces_opts_default(&o);
-    o.model = model_path;
-    ferc_faces *f = ferc_faces_new(&o, &e);
+    ferc_faces *f = open_default(&e);
     CHECK(f != NULL);
     if (!f) return 0;
     /* an independent copy of the network to classify the originals */
@@ -145,10 +151,7 @@ static int test_video(void)
 {
     if (!have_all()) SKIP("needs %s, the opencv-data cascade and %s", model_path, ck_root);
     ferc_err e;
-    ferc_faces_opts o;
-    ferc_faces_opts_default(&o);
-    o.model = model_path;
-    ferc_faces *f = ferc_faces_new(&o, &e);
+    ferc_faces *f = open_default(&e);
     CHECK(f != NULL);
     if (!f) return 0;
     synth_faces fs;
