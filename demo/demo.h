@@ -39,10 +39,12 @@ int demo_parse(int argc, char **argv, demo_opts *o);
  * to the executable (../checkpoints). NULL if neither exists. */
 const char *demo_default_model(char *buf, size_t n, const char *argv0);
 
-/* "faces":[...],"ms":{detect, classify, track}: the part of a result that the
- * web API shares with the JSON lines (no track ids, no raw probabilities). */
-void demo_json_faces_body(FILE *f, const ferc_face *faces, int n, const char *const *classes, int K,
-                          const ferc_faces_timing *t);
+/* One analysis as the web API returns it (malloc'ed; NULL when out of
+ * memory): {["frame":N,]"width":W,"height":H,"faces":[{box, label, score,
+ * probs}],"ms":{detect, classify}}, then "\n" if newline; frame < 0 leaves
+ * "frame" out. */
+char *demo_json_analysis(long frame, int w, int h, const ferc_face *faces, int n, const char *const *classes, int K,
+                         const ferc_faces_timing *t, int newline);
 /* The HTTP server (serve.c): 0, 1 on error, 2 on a usage error. */
 int demo_serve(const demo_opts *o, const ferc_faces_opts *fo);
 

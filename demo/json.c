@@ -1,5 +1,6 @@
 /* json.c: the --headless output, one JSON object per line. */
 #include <math.h>
+#include <stdlib.h>
 #include "demo.h"
 #include "json.h"
 
@@ -24,6 +25,31 @@ static void probs(FILE *f, const char *name, const float *p, const char *const *
     fputc('}', f);
 }
 
+/* One face: box, [track,] label, score, probs[, raw]. video adds the track
+ * id and this frame's own probabilities (before smoothing). */
+static void face(FILE *f, const ferc_face *a, const char *const *classes, int K, int video)
+{
+    fprintf(f, "{\"box\":[%d,%d,%d,%d]", a->box.x, a->box.y, a->box.w, a->box.h);
+    if (video) fprintf(f, ",\"track\":%d", a->track);
+    fputs(",\"label\":", f);
+    ferc_json_str(f, classes[a->label]);
+    fputs(",\"score\":", f);
+    num(f, a->prob[a->label], 4);
+    probs(f, "probs", a->prob, classes, K);
+    if (video) probs(f, "raw", a->raw, classes, K);
+    fputc('}', f);
+}
+
+static void face_list(FILE *f, const ferc_face *faces, int n, const char *const *classes, int K, int video)
+{
+    fputs("\"faces\":[", f);
+    for (int i = 0; i < n; i++) {
+        if (i) fputc(',', f);
+        face(f, &faces[i], classes, K, video);
+    }
+    fputc(']', f);
+}
+
 void demo_json_faces(FILE *f, const char *file, long frame, double time, const ferc_face *faces, int n,
                      const char *const *classes, int K, const ferc_faces_timing *t, double ms_capture)
 {
@@ -35,20 +61,9 @@ void demo_json_faces(FILE *f, const char *file, long frame, double time, const f
         fprintf(f, "\"frame\":%ld,\"time\":", frame);
         num(f, time, 3);
     }
-    fputs(",\"faces\":[", f);
-    for (int i = 0; i < n; i++) {
-        const ferc_face *a = &faces[i];
-        fprintf(f, "%s{\"box\":[%d,%d,%d,%d]", i ? "," : "", a->box.x, a->box.y, a->box.w, a->box.h);
-        if (!file) fprintf(f, ",\"track\":%d", a->track);
-        fputs(",\"label\":", f);
-        ferc_json_str(f, classes[a->label]);
-        fputs(",\"score\":", f);
-        num(f, a->prob[a->label], 4);
-        probs(f, "probs", a->prob, classes, K);
-        if (!file) probs(f, "raw", a->raw, classes, K); /* this frame's own, before smoothing */
-        fputc('}', f);
-    }
-    fputs("],\"ms\":{", f);
+    fputc(',', f);
+    face_list(f, faces, n, classes, K, !file);
+    fputs(",\"ms\":{", f);
     if (!file) {
         fputs("\"capture\":", f);
         num(f, ms_capture, 2);
@@ -63,22 +78,25 @@ void demo_json_faces(FILE *f, const char *file, long frame, double time, const f
     fputs("}}\n", f);
 }
 
-void demo_json_faces_body(FILE *f, const ferc_face *faces, int n, const char *const *classes, int K,
-                          const ferc_faces_timing *t)
+char *demo_json_analysis(long frame, int w, int h, const ferc_face *faces, int n, const char *const *classes, int K,
+                         const ferc_faces_timing *t, int newline)
 {
-    fputs("\"faces\":[", f);
-    for (int i = 0; i < n; i++) {
-        const ferc_face *a = &faces[i];
-        fprintf(f, "%s{\"box\":[%d,%d,%d,%d],\"label\":", i ? "," : "", a->box.x, a->box.y, a->box.w, a->box.h);
-        ferc_json_str(f, classes[a->label]);
-        fputs(",\"score\":", f);
-        num(f, a->prob[a->label], 4);
-        probs(f, "probs", a->prob, classes, K);
-        fputc('}', f);
-    }
-    fputs("],\"ms\":{\"detect\":", f);
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    if (!f) return NULL;
+    fputc('{', f);
+    if (frame >= 0) fprintf(f, "\"frame\":%ld,", frame);
+    fprintf(f, "\"width\":%d,\"height\":%d,", w, h);
+    face_list(f, faces, n, classes, K, 0);
+    fputs(",\"ms\":{\"detect\":", f);
     num(f, t->detect, 2);
     fputs(",\"classify\":", f);
     num(f, t->classify, 2);
-    fputs("}", f);
+    fputs(newline ? "}}\n" : "}}", f);
+    if (fclose(f)) {
+        free(out);
+        return NULL;
+    }
+    return out;
 }

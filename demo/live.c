@@ -31,7 +31,6 @@ struct live {
     uint8_t *jpeg;
     size_t jpeg_n;
     char *json;
-    size_t json_n;
     long seq;                  /* frames published */
     int done;                  /* the source ended with an error */
     char err[1024];
@@ -89,15 +88,7 @@ static void *run(void *arg)
         }
         const ferc_faces_timing *t = ferc_faces_last_timing(L->f);
         const ferc_video_info *vi = ferc_video_get_info(L->v);
-        char *js = NULL;
-        size_t jn = 0;
-        FILE *mf = open_memstream(&js, &jn);
-        if (mf) {
-            fprintf(mf, "{\"frame\":%ld,\"width\":%d,\"height\":%d,", vi->frame, im.w, im.h);
-            demo_json_faces_body(mf, faces, nf, classes, K, t);
-            fputc('}', mf);
-            fclose(mf);
-        }
+        char *js = demo_json_analysis(vi->frame, im.w, im.h, faces, nf, classes, K, t, 0);
         double t2 = now_ms();
         if (t_prev > 0) fps = fps > 0 ? 0.9 * fps + 0.1 * 1000.0 / (t2 - t_prev) : 1000.0 / (t2 - t_prev);
         t_prev = t2;
@@ -116,7 +107,7 @@ static void *run(void *arg)
         }
         pthread_mutex_lock(&L->mu);
         free(L->jpeg), free(L->json);
-        L->jpeg = jp, L->jpeg_n = jpn, L->json = js, L->json_n = jn;
+        L->jpeg = jp, L->jpeg_n = jpn, L->json = js;
         L->seq++;
         pthread_cond_broadcast(&L->cv);
         pthread_mutex_unlock(&L->mu);

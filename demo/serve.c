@@ -187,15 +187,8 @@ static enum MHD_Result analyze(server *s, struct MHD_Connection *c, request *rq)
     ferc_face *faces;
     int n;
     int rc = ferc_faces_analyze(s->an[k], &im, 0, &faces, &n, &e);
-    char *out = NULL;
-    size_t len = 0;
-    FILE *f = rc ? NULL : open_memstream(&out, &len);
-    if (f) {
-        fprintf(f, "{\"width\":%d,\"height\":%d,", im.w, im.h);
-        demo_json_faces_body(f, faces, n, s->classes, s->K, ferc_faces_last_timing(s->an[k]));
-        fputs("}\n", f);
-        fclose(f);
-    }
+    char *out = rc ? NULL : demo_json_analysis(-1, im.w, im.h, faces, n, s->classes, s->K,
+                                               ferc_faces_last_timing(s->an[k]), 1);
     release(s, k);
     ferc_image_free(&im);
     if (rc) return send_error(c, 500, e.msg);
