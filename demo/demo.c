@@ -360,7 +360,7 @@ int main(int argc, char **argv)
     omp_set_num_threads(threads);
     openblas_set_num_threads(threads);
     char mbuf[4096];
-    o.fo.model = o.model ? o.model : demo_default_model(mbuf, sizeof mbuf, argv[0]);
+    o.fo.model = o.model ? o.model : demo_default_model(mbuf, sizeof mbuf);
     if (!o.fo.model) {
         fprintf(stderr, "demo: no model: checkpoints/ not found here or beside the executable; give --model FILE\n");
         return 1;

@@ -37,7 +37,7 @@ typedef struct {
 int demo_parse(int argc, char **argv, demo_opts *o);
 /* The shipped demo model: checkpoints/<name> next to the working directory or
  * to the executable (../checkpoints). NULL if neither exists. */
-const char *demo_default_model(char *buf, size_t n, const char *argv0);
+const char *demo_default_model(char *buf, size_t n);
 
 /* One analysis as the web API returns it (malloc'ed; NULL when out of
  * memory): {["frame":N,]"width":W,"height":H,"faces":[{box, label, score,

@@ -227,17 +227,14 @@ int demo_parse(int argc, char **argv, demo_opts *o)
     return 0;
 }
 
-const char *demo_default_model(char *buf, size_t n, const char *argv0)
+const char *demo_default_model(char *buf, size_t n)
 {
     snprintf(buf, n, "checkpoints/%s", DEMO_MODEL);
     if (!access(buf, R_OK)) return buf;
     /* next to the executable: bin/demo -> bin/../checkpoints */
     char exe[4096];
     ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (len <= 0) {
-        (void)argv0;
-        return NULL;
-    }
+    if (len <= 0) return NULL;
     exe[len] = 0;
     char *slash = strrchr(exe, '/');
     if (!slash) return NULL;
