@@ -37,24 +37,6 @@ SERVER=
 trap '[[ -n $SERVER ]] && kill "$SERVER" 2>/dev/null; rm -rf "$T"' EXIT
 mkdir -p "$ART"
 
-# frame.py SRC_PNG OUT_PNG OUT_Y4M: the face enlarged to 240 px on a 640x480
-# gray frame, as PNG and as a 30-frame 4:2:0 Y4M (what Chromium's fake camera reads)
-cat >"$T/frame.py" <<'EOF'
-import sys, cv2, numpy as np
-src, png, y4m = sys.argv[1:4]
-W, H, S = 640, 480, 240
-face = cv2.imread(src, cv2.IMREAD_GRAYSCALE)
-face = cv2.resize(face, (S, S), interpolation=cv2.INTER_CUBIC)
-img = np.full((H, W), 128, np.uint8)
-y, x = (H - S) // 2, (W - S) // 2
-img[y:y + S, x:x + S] = face
-cv2.imwrite(png, img)
-with open(y4m, 'wb') as f:
-    f.write(b'YUV4MPEG2 W%d H%d F30:1 Ip A1:1 C420jpeg\n' % (W, H))
-    chroma = np.full((H // 2, W // 2), 128, np.uint8).tobytes()
-    for _ in range(30):
-        f.write(b'FRAME\n' + img.tobytes() + chroma + chroma)
-EOF
 
 P=$((20000 + ($$ + 7919) % 20000))
 U=http://127.0.0.1:$P
@@ -72,7 +54,7 @@ FACE= LABEL=
 for f in surprise/S052_001_00000014.png surprise/S053_001_00000022.png happy/S056_004_00000019.png \
          $(cd "$CK" && ls surprise/*.png happy/*.png 2>/dev/null | head -20); do
     [[ -f $CK/$f ]] || continue
-    $PY "$T/frame.py" "$CK/$f" "$T/face.png" "$T/face.y4m" || continue
+    $PY tests/face_frame.py "$CK/$f" "$T/face.png" "$T/face.y4m" || continue
     got=$(curl -s -H 'Content-Type: image/png' --data-binary @"$T/face.png" "$U/api/v1/analyze" |
           $PY -c 'import sys, json; f = json.load(sys.stdin)["faces"]; print(f[0]["label"] if len(f) == 1 and f[0]["score"] >= 0.6 else "")' 2>/dev/null)
     if [[ -n $got && $got == "${f%%/*}" ]]; then FACE=$f LABEL=$got; break; fi
@@ -179,18 +161,7 @@ fi
 
 # The overlay (box, tag, bars) is drawn on the picture, the left ~65% of the page.
 if [[ -s $ART/web-page.png ]]; then
-    res=$($PY - "$ART/web-page.png" "$LABEL" web/app.js <<'EOF'
-import sys, re, cv2, numpy as np
-shot, label, app = sys.argv[1:4]
-img = cv2.imread(shot)
-if img is None: print('not a PNG'); sys.exit()
-m = re.search(r"\b%s: '#([0-9a-f]{6})'" % label, open(app).read())
-r, g, b = (int(m.group(1)[i:i + 2], 16) for i in (0, 2, 4))
-left = img[:, :img.shape[1] * 65 // 100].astype(int)
-near = np.abs(left - (b, g, r)).max(axis=2) <= 24
-print(f'{img.shape[1]}x{img.shape[0]}, #{m.group(1)} pixels on the picture: {int(near.sum())}')
-EOF
-)
+    res=$($PY tests/shot_colour.py "$ART/web-page.png" "$LABEL" web/app.js)
     n=$(sed -n 's/.*: \([0-9]*\)$/\1/p' <<<"$res")
     if [[ -n $n && $n -ge 300 ]]; then ok "screenshot_overlay_colour ($res; $ART/web-page.png)"; else bad screenshot_overlay_colour "$res ($ART/web-page.png)"; fi
 else

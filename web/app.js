@@ -40,6 +40,7 @@ const state = {
   autostart: hashFlag('autostart'),   /* #autostart: Start once connected */
   classes: [],
   serverCamera: false,
+  mode: null,          /* the source of the running session: 'device' or 'server' */
   run: 0,                 /* bumped by every start/stop: stale loops end */
   running: false,
   media: null,            /* this device's MediaStream */
@@ -212,7 +213,8 @@ async function start() {
   ui.stop.disabled = false;
   ui.stage.classList.remove('idle');
   ui.placeholder.hidden = true;
-  if (source() === 'server') startServerCamera(run);
+  state.mode = source();   /* fixed for this run, whatever the radio buttons do later */
+  if (state.mode === 'server') startServerCamera(run);
   else await startDeviceCamera(run);
 }
 
@@ -388,13 +390,16 @@ function onEvent(data) {
 
 function handleAnswer(res, rtt) {
   const faces = Array.isArray(res.faces) ? res.faces : [];
-  drawOverlay(res, faces);
+  /* the server camera's MJPEG frames come annotated (server-side overlay, in
+   * step with the picture): draw only on this device's camera */
+  if (state.mode === 'server') clearCanvas(ui.overlay);
+  else drawOverlay(res, faces);
   renderFaces(faces);
   updateSpeed(res, rtt);
   addSample(faces);
   drawTimeline();
   const n = faces.length;
-  setStatus((source() === 'server' ? 'Server camera: ' : 'Running: ') +
+  setStatus((state.mode === 'server' ? 'Server camera: ' : 'Running: ') +
     (n ? n + (n === 1 ? ' face' : ' faces') : 'no face in view') + '.');
 }
 
@@ -570,7 +575,7 @@ function init() {
     r.addEventListener('change', () => { if (state.running) start(); });
   }
   ui.stream.addEventListener('error', () => {
-    if (state.running && source() === 'server') showError('The server camera stream could not be loaded (camera busy, or access denied).');
+    if (state.running && state.mode === 'server') showError('The server camera stream could not be loaded (camera busy, or access denied).');
   });
   window.addEventListener('hashchange', () => { state.token = readToken(); });
   window.addEventListener('resize', drawTimeline);
