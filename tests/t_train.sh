@@ -150,6 +150,14 @@ else
     bad init_other_arch_refused "rc=$rc" "$(tail -3 <<<"$out")"
 fi
 
+# model.freeze without --init is refused (the frozen layers would stay random)
+out=$(TR "$T/ft.ini" --fold 1 --out "$T/ft3" 2>&1); rc=$?
+if (( rc == 2 )) && grep -q "model.freeze = 1" <<<"$out" && grep -q -- "--set model.freeze=0" <<<"$out" && [[ ! -e $T/ft3 ]]; then
+    ok freeze_without_init_refused
+else
+    bad freeze_without_init_refused "rc=$rc" "$(tail -3 <<<"$out")"
+fi
+
 # de-duplication in training: images identical to validation images are
 # dropped, repeated copies inside the training folders too, and validation is
 # reported without the images training contains ("val*")

@@ -205,6 +205,13 @@ int main(int argc, char **argv)
         snprintf(buf, sizeof buf, "%d", o.threads);
         ferc_config_set(&cfg, "train.threads", buf, &e);
     }
+    if (cfg.freeze > 0 && !o.init && !o.resume) {
+        fprintf(stderr, "train: %s: model.freeze = %d freezes layers that only --init fills; without it they would "
+                        "stay random\nHINT: fine-tune with --init CKPT, or train from scratch with --set model.freeze=0\n",
+                o.config_path, cfg.freeze);
+        ferc_config_free(&cfg);
+        return 2;
+    }
     int rc = ferc_train_main(&cfg, &o);
     ferc_config_free(&cfg);
     return rc;
