@@ -19,11 +19,7 @@ PY=/usr/bin/python3
 DEMO="$BIN/demo"
 MODEL=checkpoints/ck.h5
 CK="$DATA/CK+48"
-pass=0 fail=0 skip=0
-ok()   { echo "ok   $1"; pass=$((pass + 1)); }
-bad()  { echo "FAIL $1"; shift; printf '  %s\n' "$@"; fail=$((fail + 1)); }
-skip() { echo "SKIP $1: $2"; skip=$((skip + 1)); }
-finish() { echo "t_browser: $pass passed, $fail failed, $skip skipped"; [[ $fail == 0 ]]; exit; }
+. tests/tlib.sh
 
 CHROME=${CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)}
 if [[ -z $CHROME ]]; then skip t_browser "chromium not installed (apt-get install chromium)"; finish; fi
@@ -42,12 +38,7 @@ P=$((20000 + ($$ + 7919) % 20000))
 U=http://127.0.0.1:$P
 "$DEMO" --serve "127.0.0.1:$P" --model "$MODEL" --quiet 2>"$T/server.err" &
 SERVER=$!
-up=0
-for _ in $(seq 100); do
-    curl -s -o /dev/null "$U/api/v1/health" && { up=1; break; }
-    sleep 0.1
-done
-if [[ $up == 0 ]]; then bad server_start "$(cat "$T/server.err")"; finish; fi
+if ! wait_http "$U/api/v1/health"; then bad server_start "$(cat "$T/server.err")"; finish; fi
 
 # The face: the first candidate that the server finds with its folder's label.
 FACE= LABEL=

@@ -20,10 +20,7 @@ DEMO="$BIN/demo"
 MODEL=checkpoints/ck.h5
 T=$(mktemp -d /tmp/ferc-t_demo.XXXXXX)
 trap 'rm -rf "$T"' EXIT
-pass=0 fail=0 skip=0
-ok()   { echo "ok   $1"; pass=$((pass + 1)); }
-bad()  { echo "FAIL $1"; shift; printf '  %s\n' "$@"; fail=$((fail + 1)); }
-skip() { echo "SKIP $1: $2"; skip=$((skip + 1)); }
+. tests/tlib.sh
 pycheck() {
     local name=$1; shift
     local out
@@ -153,5 +150,4 @@ else
     done
 fi
 
-echo "t_demo: $pass passed, $fail failed, $skip skipped"
-(( fail == 0 ))
+finish

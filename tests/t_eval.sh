@@ -17,10 +17,7 @@ PY=/usr/bin/python3
 EV="$BIN/eval"
 T=$(mktemp -d /tmp/ferc-t_eval.XXXXXX)
 trap 'rm -rf "$T"' EXIT
-pass=0 fail=0 skip=0
-ok()   { echo "ok   $1"; pass=$((pass + 1)); }
-bad()  { echo "FAIL $1"; shift; printf '  %s\n' "$@"; fail=$((fail + 1)); }
-skip() { echo "SKIP $1: $2"; skip=$((skip + 1)); }
+. tests/tlib.sh
 have_h5py() { $PY -c "import h5py, numpy" 2>/dev/null; }
 # runs a Python check given on stdin with the arguments; prints its output on failure
 pycheck() {
@@ -307,5 +304,4 @@ else
     ok no_sanitizer_reports
 fi
 
-echo "t_eval: $pass passed, $fail failed, $skip skipped"
-(( fail == 0 ))
+finish

@@ -21,11 +21,7 @@ PY=/usr/bin/python3
 DEMO="$BIN/demo"
 MODEL=checkpoints/ck.h5
 CK="$DATA/CK+48"
-pass=0 fail=0 skip=0
-ok()   { echo "ok   $1"; pass=$((pass + 1)); }
-bad()  { echo "FAIL $1"; shift; printf '  %s\n' "$@"; fail=$((fail + 1)); }
-skip() { echo "SKIP $1: $2"; skip=$((skip + 1)); }
-finish() { echo "t_firefox: $pass passed, $fail failed, $skip skipped"; [[ $fail == 0 ]]; exit; }
+. tests/tlib.sh
 
 FIREFOX=${FIREFOX:-$(command -v firefox-esr || command -v firefox || true)}
 if [[ -z $FIREFOX ]]; then skip t_firefox "firefox not installed (apt-get install firefox-esr)"; finish; fi
@@ -50,12 +46,7 @@ P=$((20000 + ($$ + 4273) % 20000))
 U=http://127.0.0.1:$P
 "$DEMO" --serve "127.0.0.1:$P" --video "$T/face.y4m" --model "$MODEL" --quiet 2>"$T/server.err" &
 SERVER=$!
-up=0
-for _ in $(seq 100); do
-    curl -s -o /dev/null "$U/api/v1/health" && { up=1; break; }
-    sleep 0.1
-done
-if [[ $up == 0 ]]; then bad server_start "$(cat "$T/server.err")"; finish; fi
+if ! wait_http "$U/api/v1/health"; then bad server_start "$(cat "$T/server.err")"; finish; fi
 
 # JS run once the page has loaded: wait for "Server camera" to appear (the page
 # shows it once /api/v1/model says camera: true), pick it, press Start.

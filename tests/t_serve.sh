@@ -19,10 +19,7 @@ MODEL=checkpoints/ck.h5
 T=$(mktemp -d /tmp/ferc-t_serve.XXXXXX)
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$T"' EXIT
-pass=0 fail=0 skip=0
-ok()   { echo "ok   $1"; pass=$((pass + 1)); }
-bad()  { echo "FAIL $1"; shift; printf '  %s\n' "$@"; fail=$((fail + 1)); }
-skip() { echo "SKIP $1: $2"; skip=$((skip + 1)); }
+. tests/tlib.sh
 command -v curl >/dev/null || { echo "SKIP t_serve: curl not installed"; echo "t_serve: 0 passed, 0 failed, 1 skipped"; exit 0; }
 
 # start_server NAME PORT ARGS...: starts bin/demo --serve in the background, waits for /api/v1/health
@@ -30,10 +27,7 @@ start_server() {
     local name=$1 port=$2; shift 2
     "$DEMO" --serve "127.0.0.1:$port" --model "$MODEL" --quiet "$@" 2>"$T/$name.err" &
     PIDS+=($!)
-    for _ in $(seq 100); do
-        curl -s -o /dev/null "${TOKEN_HDR[@]}" "http://127.0.0.1:$port/api/v1/health" && return 0
-        sleep 0.1
-    done
+    wait_http "${TOKEN_HDR[@]}" "http://127.0.0.1:$port/api/v1/health" && return 0
     echo "server $name did not start: $(cat "$T/$name.err")"; return 1
 }
 TOKEN_HDR=()
@@ -187,5 +181,4 @@ kill -INT "${PIDS[0]}"; wait "${PIDS[0]}"; rc=$?
 if [[ $rc == 0 ]]; then ok sigint_exit; else bad sigint_exit "exit $rc" "$(cat "$T/main.err")"; fi
 if curl -s -m 2 -o /dev/null "$U/api/v1/health"; then bad sigint_closed "still answering"; else ok sigint_closed; fi
 
-echo "t_serve: $pass passed, $fail failed, $skip skipped"
-(( fail == 0 ))
+finish

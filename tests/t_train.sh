@@ -12,10 +12,7 @@ DATA=${FERC_DATASETS:-../shared/datasets}
 PY=/usr/bin/python3
 T=$(mktemp -d /tmp/ferc-t_train.XXXXXX)
 trap 'rm -rf "$T"' EXIT
-pass=0 fail=0 skip=0
-ok()   { echo "ok   $1"; pass=$((pass + 1)); }
-bad()  { echo "FAIL $1"; shift; printf '  %s\n' "$@"; fail=$((fail + 1)); }
-skip() { echo "SKIP $1: $2"; skip=$((skip + 1)); }
+. tests/tlib.sh
 
 # identical params, buffers and optimiser state in two checkpoints
 same_ckpt() {
@@ -189,5 +186,4 @@ if [[ -d $DATA/CK+48 ]]; then
 else
     skip ck_learns "no CK+48 under $DATA (set FERC_DATASETS)"
 fi
-echo "t_train: $pass passed, $fail failed, $skip skipped"
-(( fail == 0 ))
+finish
