@@ -6,7 +6,7 @@
 #include <unistd.h>
 #include "demo.h"
 
-#define DEMO_MODEL "ck.h5" /* the shipped demo model, in checkpoints/ */
+#define DEMO_MODEL "fer2013.h5" /* the shipped demo model, in checkpoints/ (why: README, "Which model the demo uses") */
 
 static const char *USAGE =
     "usage: ./demo [source] [options]\n"
