@@ -12,14 +12,9 @@
 # Prints "t_browser: N passed, N failed, N skipped".
 set -u
 cd "$(dirname "$0")/.."
-BIN=${BIN:-bin}
-DATA=${FERC_DATASETS:-../shared/datasets}
-ART=${FERC_ARTIFACTS:-test-artifacts}
-PY=/usr/bin/python3
-DEMO="$BIN/demo"
+. tests/tlib.sh
 MODEL=checkpoints/ck.h5
 CK="$DATA/CK+48"
-. tests/tlib.sh
 
 CHROME=${CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)}
 if [[ -z $CHROME ]]; then skip t_browser "chromium not installed (apt-get install chromium)"; finish; fi

@@ -10,17 +10,11 @@
 # test-artifacts/) for CI logs. Prints "t_demo: N passed, N failed, N skipped".
 set -u
 cd "$(dirname "$0")/.."
-BUILD=${BUILD:-build}
-BIN=${BIN:-bin}
-DATA=${FERC_DATASETS:-../shared/datasets}
+. tests/tlib.sh
 CLIP=${FERC_VIDEOS:-$(dirname "$DATA")/videos}/face-neutral-to-anger.avi
-ART=${FERC_ARTIFACTS:-test-artifacts}
-PY=/usr/bin/python3
-DEMO="$BIN/demo"
 MODEL=checkpoints/ck.h5
 T=$(mktemp -d /tmp/ferc-t_demo.XXXXXX)
 trap 'rm -rf "$T"' EXIT
-. tests/tlib.sh
 pycheck() {
     local name=$1; shift
     local out

@@ -10,14 +10,10 @@
 # Prints "t_eval: N passed, N failed, N skipped".
 set -u
 cd "$(dirname "$0")/.."
-BUILD=${BUILD:-build}
-BIN=${BIN:-bin}
-DATA=${FERC_DATASETS:-../shared/datasets}
-PY=/usr/bin/python3
+. tests/tlib.sh
 EV="$BIN/eval"
 T=$(mktemp -d /tmp/ferc-t_eval.XXXXXX)
 trap 'rm -rf "$T"' EXIT
-. tests/tlib.sh
 have_h5py() { $PY -c "import h5py, numpy" 2>/dev/null; }
 # runs a Python check given on stdin with the arguments; prints its output on failure
 pycheck() {

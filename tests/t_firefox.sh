@@ -14,14 +14,9 @@
 # Prints "t_firefox: N passed, N failed, N skipped".
 set -u
 cd "$(dirname "$0")/.."
-BIN=${BIN:-bin}
-DATA=${FERC_DATASETS:-../shared/datasets}
-ART=${FERC_ARTIFACTS:-test-artifacts}
-PY=/usr/bin/python3
-DEMO="$BIN/demo"
+. tests/tlib.sh
 MODEL=checkpoints/ck.h5
 CK="$DATA/CK+48"
-. tests/tlib.sh
 
 FIREFOX=${FIREFOX:-$(command -v firefox-esr || command -v firefox || true)}
 if [[ -z $FIREFOX ]]; then skip t_firefox "firefox not installed (apt-get install firefox-esr)"; finish; fi

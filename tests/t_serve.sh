@@ -10,16 +10,11 @@
 # Prints "t_serve: N passed, N failed, N skipped".
 set -u
 cd "$(dirname "$0")/.."
-BUILD=${BUILD:-build}
-BIN=${BIN:-bin}
-DATA=${FERC_DATASETS:-../shared/datasets}
-PY=/usr/bin/python3
-DEMO="$BIN/demo"
+. tests/tlib.sh
 MODEL=checkpoints/ck.h5
 T=$(mktemp -d /tmp/ferc-t_serve.XXXXXX)
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$T"' EXIT
-. tests/tlib.sh
 command -v curl >/dev/null || { echo "SKIP t_serve: curl not installed"; echo "t_serve: 0 passed, 0 failed, 1 skipped"; exit 0; }
 
 # start_server NAME PORT ARGS...: starts bin/demo --serve in the background, waits for /api/v1/health

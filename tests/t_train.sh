@@ -6,13 +6,9 @@
 # Prints "t_train: N passed, N failed, N skipped".
 set -u
 cd "$(dirname "$0")/.."
-BUILD=${BUILD:-build}
-BIN=${BIN:-bin}
-DATA=${FERC_DATASETS:-../shared/datasets}
-PY=/usr/bin/python3
+. tests/tlib.sh
 T=$(mktemp -d /tmp/ferc-t_train.XXXXXX)
 trap 'rm -rf "$T"' EXIT
-. tests/tlib.sh
 
 # identical params, buffers and optimiser state in two checkpoints
 same_ckpt() {
