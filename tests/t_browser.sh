@@ -13,27 +13,9 @@
 set -u
 cd "$(dirname "$0")/.."
 . tests/tlib.sh
-MODEL=checkpoints/ck.h5
-CK="$DATA/CK+48"
-
-CHROME=${CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)}
-if [[ -z $CHROME ]]; then skip t_browser "chromium not installed (apt-get install chromium)"; finish; fi
-if ! command -v curl >/dev/null; then skip t_browser "curl not installed"; finish; fi
-if [[ ! -d $CK ]]; then skip t_browser "no CK+48 data at $CK (set FERC_DATASETS)"; finish; fi
-if ! $PY -c 'import cv2, numpy' 2>/dev/null; then skip t_browser "python3 cv2/numpy not installed"; finish; fi
-if [[ ! -x $DEMO || ! -f $MODEL ]]; then skip t_browser "$DEMO or $MODEL missing"; finish; fi
-
-T=$(mktemp -d /tmp/ferc-t_browser.XXXXXX)
-SERVER=
-trap '[[ -n $SERVER ]] && kill "$SERVER" 2>/dev/null; rm -rf "$T"' EXIT
-mkdir -p "$ART"
-
-
-P=$((20000 + ($$ + 7919) % 20000))
-U=http://127.0.0.1:$P
-"$DEMO" --serve "127.0.0.1:$P" --model "$MODEL" --quiet 2>"$T/server.err" &
-SERVER=$!
-if ! wait_http "$U/api/v1/health"; then bad server_start "$(cat "$T/server.err")"; finish; fi
+BROWSER=${CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)} BROWSER_PKG=chromium
+. tests/tweb.sh
+serve
 
 # The face: the first candidate that the server finds with its folder's label.
 FACE= LABEL=
@@ -116,7 +98,7 @@ EOF
 
 rm -f "$ART/web-page.png" "$ART/web-page.dom.html"
 t0=$(date +%s%N)
-res=$(timeout 45 $PY "$T/cdp.py" "$CHROME" "$U/#autostart" "$LABEL" "$T/face.y4m" "$ART/web-page.png" "$T/dom.html" 2>&1)
+res=$(timeout 45 $PY "$T/cdp.py" "$BROWSER" "$U/#autostart" "$LABEL" "$T/face.y4m" "$ART/web-page.png" "$T/dom.html" 2>&1)
 rc=$?
 t1=$(date +%s%N)
 echo "  chromium: $(tr '\n' ' ' <<<"$res")(rc $rc, $(( (t1 - t0) / 1000000 )) ms in all)"
@@ -133,7 +115,7 @@ fi
 
 # A phone-sized screen (390x844, mobile emulation): the label still shows and
 # nothing is wider than the screen (no horizontal scrolling).
-res=$(timeout 45 $PY "$T/cdp.py" "$CHROME" "$U/#autostart" "$LABEL" "$T/face.y4m" "$ART/web-page-phone.png" "$T/dom2.html" 390 844 1 2>&1)
+res=$(timeout 45 $PY "$T/cdp.py" "$BROWSER" "$U/#autostart" "$LABEL" "$T/face.y4m" "$ART/web-page-phone.png" "$T/dom2.html" 390 844 1 2>&1)
 rc=$?
 echo "  chromium (phone): $(tr '\n' ' ' <<<"$res")"
 lay=$(sed -n 's/^layout //p' <<<"$res")

@@ -15,20 +15,8 @@
 set -u
 cd "$(dirname "$0")/.."
 . tests/tlib.sh
-MODEL=checkpoints/ck.h5
-CK="$DATA/CK+48"
-
-FIREFOX=${FIREFOX:-$(command -v firefox-esr || command -v firefox || true)}
-if [[ -z $FIREFOX ]]; then skip t_firefox "firefox not installed (apt-get install firefox-esr)"; finish; fi
-if ! command -v curl >/dev/null; then skip t_firefox "curl not installed"; finish; fi
-if [[ ! -d $CK ]]; then skip t_firefox "no CK+48 data at $CK (set FERC_DATASETS)"; finish; fi
-if ! $PY -c 'import cv2, numpy' 2>/dev/null; then skip t_firefox "python3 cv2/numpy not installed"; finish; fi
-if [[ ! -x $DEMO || ! -f $MODEL ]]; then skip t_firefox "$DEMO or $MODEL missing"; finish; fi
-
-T=$(mktemp -d /tmp/ferc-t_firefox.XXXXXX)
-SERVER=
-trap '[[ -n $SERVER ]] && kill "$SERVER" 2>/dev/null; rm -rf "$T"' EXIT
-mkdir -p "$ART"
+BROWSER=${FIREFOX:-$(command -v firefox-esr || command -v firefox || true)} BROWSER_PKG=firefox-esr
+. tests/tweb.sh
 
 # The video, and the label bin/demo gives it (the page must show the same).
 $PY tests/face_frame.py "$CK/surprise/S052_001_00000014.png" "$T/face.png" "$T/face.y4m"
@@ -37,11 +25,7 @@ LABEL=$("$DEMO" --video "$T/face.y4m" --model "$MODEL" --headless 2>/dev/null | 
 if [[ -z $LABEL ]]; then bad video_label "bin/demo --headless found no single face in the test video"; finish; fi
 ok "video_label ($LABEL)"
 
-P=$((20000 + ($$ + 4273) % 20000))
-U=http://127.0.0.1:$P
-"$DEMO" --serve "127.0.0.1:$P" --video "$T/face.y4m" --model "$MODEL" --quiet 2>"$T/server.err" &
-SERVER=$!
-if ! wait_http "$U/api/v1/health"; then bad server_start "$(cat "$T/server.err")"; finish; fi
+serve --video "$T/face.y4m"
 
 # JS run once the page has loaded: wait for "Server camera" to appear (the page
 # shows it once /api/v1/model says camera: true), pick it, press Start.
@@ -62,7 +46,7 @@ POLL_JS="(() => {
 # run NAME W H SETUP WANT: Firefox on the page; sets $out to the last poll (JSON)
 run() {
     local name=$1 w=$2 h=$3 setup=$4 want=$5 res rc
-    res=$(timeout 60 $PY tests/firefox_bidi.py "$FIREFOX" "$T/profile-$name" "$U/" "$ART/firefox-$name.png" \
+    res=$(timeout 60 $PY tests/firefox_bidi.py "$BROWSER" "$T/profile-$name" "$U/" "$ART/firefox-$name.png" \
           "$w" "$h" "$setup" "$POLL_JS" "$want" 25 2>&1)
     rc=$?
     echo "  firefox $name: rc $rc, $res"

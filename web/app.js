@@ -391,9 +391,9 @@ function onEvent(data) {
 function handleAnswer(res, rtt) {
   const faces = Array.isArray(res.faces) ? res.faces : [];
   /* the server camera's MJPEG frames come annotated (server-side overlay, in
-   * step with the picture): draw only on this device's camera */
-  if (state.mode === 'server') clearCanvas(ui.overlay);
-  else drawOverlay(res, faces);
+   * step with the picture; stop() cleared the canvas): draw only on this
+   * device's camera */
+  if (state.mode !== 'server') drawOverlay(res, faces);
   renderFaces(faces);
   updateSpeed(res, rtt);
   addSample(faces);
