@@ -159,7 +159,7 @@ def main():
         except (RuntimeError, ConnectionError):
             pass
         return 0 if want in val else 1
-    except (RuntimeError, ConnectionError, OSError) as e:
+    except (RuntimeError, OSError) as e:   # ConnectionError is an OSError
         err.seek(0)
         tail = [l for l in err.read().splitlines() if l.strip()][-3:]
         print(f'error: {e}; firefox stderr: {" / ".join(tail)}')
