@@ -317,7 +317,7 @@ static int run_images(const demo_opts *o, ferc_faces *f)
             else if (!o->quiet)
                 fprintf(stderr, "demo: window screenshot saved to %s\n", o->screenshot);
         }
-        /* each image stays up until a key: any key (or 2 s with --screenshot) goes on */
+        /* each image stays up until a key (any key goes on); with --screenshot it does not wait */
         double until = now_ms() + (o->screenshot ? 0.0 : 1e12);
         for (;;) {
             int ev = ferc_window_poll(win);

@@ -4,7 +4,9 @@
 # original faces); the face clip in --headless mode (one track, not anger in
 # the first 5 frames, anger in the last 10); --output (the annotated video reads back with
 # every frame); the SDL window under the offscreen driver (a screenshot PNG
-# whose box outline differs from the video and whose face does not); error
+# whose box outline differs from the video and whose face does not); the 's'
+# key sent by xdotool to the window on Xvfb (the snapshot PNG is what the
+# window shows); error
 # paths (missing device, malformed and missing video, missing cascade, missing
 # model, unreadable image). Screenshots are kept in $FERC_ARTIFACTS (default
 # test-artifacts/) for CI logs. Prints "t_demo: N passed, N failed, N skipped".
@@ -75,6 +77,56 @@ assert one == len(exp) and agree >= 0.9 * len(exp)
 PY
 else
     skip images_labels "$DATA/CK+48 not found"
+fi
+
+# ---- the window's 's' key, pressed on a real X server (Xvfb) with xdotool:
+# the snapshot must be the annotated frame, pixel for pixel what the window
+# shows outside the timing panel (compared with a --screenshot of the same image)
+snap_face=$(ls "$DATA"/CK+48/happy/*.png 2>/dev/null | head -1)
+if [[ -z $snap_face ]]; then
+    skip window_snapshot_key "$DATA/CK+48 not found"
+elif ! command -v Xvfb > /dev/null || ! command -v xdotool > /dev/null; then
+    skip window_snapshot_key "needs Xvfb and xdotool (Debian: xvfb xdotool)"
+elif ! $PY -c "import cv2" 2>/dev/null; then
+    skip window_snapshot_key "no cv2 under $PY"
+else
+    mkdir -p "$T/snap"
+    $PY tests/face_frame.py "$snap_face" "$T/face.png" "$T/face.y4m"
+    SDL_VIDEODRIVER=offscreen "$DEMO" --images "$T/face.png" --screenshot "$T/shown.png" --screenshot-frame 1 \
+        --quiet > /dev/null 2>&1
+    for d in $(seq 90 99); do [[ -e /tmp/.X$d-lock ]] || break; done
+    Xvfb ":$d" -screen 0 1024x768x24 -nolisten tcp > /dev/null 2>&1 & xpid=$!
+    DISPLAY=":$d" SDL_VIDEODRIVER=x11 "$DEMO" --images "$T/face.png" --snapshot-dir "$T/snap" \
+        > /dev/null 2> "$T/snap.err" & dpid=$!
+    wid=$(DISPLAY=":$d" timeout 20 xdotool search --sync --name "ferc demo" 2>/dev/null | head -1)
+    if [[ -n $wid ]]; then
+        DISPLAY=":$d" xdotool windowfocus --sync "$wid" key s
+        for _ in $(seq 50); do compgen -G "$T/snap/ferc-snapshot-*.png" > /dev/null && break; sleep 0.1; done
+        DISPLAY=":$d" xdotool key q
+    fi
+    for _ in $(seq 50); do kill -0 $dpid 2>/dev/null || break; sleep 0.1; done
+    kill $dpid 2>/dev/null; wait $dpid; rc=$?
+    kill $xpid 2>/dev/null; wait $xpid 2>/dev/null
+    snaps=("$T"/snap/ferc-snapshot-*.png)
+    if [[ -z $wid ]]; then
+        bad window_snapshot_key "no window named 'ferc demo' on Xvfb :$d" "$(cat "$T/snap.err")"
+    elif [[ $rc != 0 || ${#snaps[@]} != 1 || ! -f ${snaps[0]} ]]; then
+        bad window_snapshot_key "exit $rc after s and q, snapshots: ${snaps[*]}" "$(cat "$T/snap.err")"
+    else
+        pycheck window_snapshot_key "${snaps[0]}" "$T/shown.png" "$T/face.png" "$T/snap.err" <<'PY'
+import sys, cv2, numpy as np
+snap, shown, src = (cv2.imread(p).astype(int) for p in sys.argv[1:4])
+assert "saved " + sys.argv[1] in open(sys.argv[4]).read(), "no 'saved PATH' line"
+assert snap.shape == src.shape, (snap.shape, src.shape)
+drawn = np.mean(np.abs(snap - src).sum(axis=2) > 30)
+# the stats panel (top left) shows this run's timings; the rest must match
+diff = np.abs(snap - shown).sum(axis=2) > 0
+diff[:90, :200] = False
+print(f"snapshot {snap.shape[1]}x{snap.shape[0]}: {drawn:.1%} of pixels carry the overlay, "
+      f"{diff.sum()} pixels differ from the window outside the stats panel")
+assert drawn > 0.002 and not diff.any()
+PY
+    fi
 fi
 
 # ---- the face clip
