@@ -25,7 +25,7 @@
 # for the environment's OPENBLAS_CORETYPE (then the same, suffixed
 # _coretype_unset, without it), and whether ferc meets the 10 ms goal.
 #
-# Environment: BUILD (build), BIN (bin), RUNS (3), MODEL (checkpoints/ck.h5),
+# Environment: BUILD (build), BIN (bin), RUNS (3), MODEL (checkpoints/fer2013.h5, the demo's default),
 # CLIP (the source video), FERC_VIDEOS (../shared/videos), SETTINGS ("env
 # unset": which OPENBLAS_CORETYPE settings to run; "env" = only the
 # environment's).
@@ -34,7 +34,7 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 BIN=${BIN:-bin}
 RUNS=${RUNS:-3}
-MODEL=${MODEL:-checkpoints/ck.h5}
+MODEL=${MODEL:-checkpoints/fer2013.h5}
 CLIP=${CLIP:-${FERC_VIDEOS:-../shared/videos}/face-neutral-to-anger.avi}
 SETTINGS=${SETTINGS:-env unset}
 PY=/usr/bin/python3

@@ -16,7 +16,8 @@
 # warm -> after.
 #
 # Skips (exit 0) when wrk (Debian package "wrk") or bin/demo is missing.
-# Environment: BUILD (build), BIN (bin), MODEL (checkpoints/ck.h5), DURATION
+# Environment: BUILD (build), BIN (bin), MODEL (checkpoints/fer2013.h5, the
+# demo's default), DURATION
 # (10 s per connection count), RSS_REQUESTS (10000), RSS_MAX_S (150),
 # FERC_DATASETS
 # (../shared/datasets).
@@ -24,7 +25,7 @@ set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 BIN=${BIN:-bin}
-MODEL=${MODEL:-checkpoints/ck.h5}
+MODEL=${MODEL:-checkpoints/fer2013.h5}
 DURATION=${DURATION:-10}
 RSS_REQUESTS=${RSS_REQUESTS:-10000}
 RSS_MAX_S=${RSS_MAX_S:-150}
