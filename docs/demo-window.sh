@@ -9,7 +9,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 CLIP=${CLIP:-../shared/videos/face-neutral-to-anger.avi}
-MODEL=${1:-checkpoints/ck.h5}
+MODEL=${1:-checkpoints/fer2013.h5}   # the demo's default
 T=$(mktemp -d /tmp/ferc-shot.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 SDL_VIDEODRIVER=offscreen bin/demo --video "$CLIP" --model "$MODEL" --screenshot "$T/shot.png" \
