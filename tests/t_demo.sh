@@ -94,9 +94,9 @@ else
     $PY tests/face_frame.py "$snap_face" "$T/face.png" "$T/face.y4m"
     SDL_VIDEODRIVER=offscreen "$DEMO" --images "$T/face.png" --screenshot "$T/shown.png" --screenshot-frame 1 \
         --quiet > /dev/null 2>&1
-    for d in $(seq 90 99); do [[ -e /tmp/.X$d-lock ]] || break; done
-    Xvfb ":$d" -screen 0 1024x768x24 -nolisten tcp > /dev/null 2>&1 & xpid=$!
-    for _ in $(seq 100); do DISPLAY=":$d" xdotool getmouselocation > /dev/null 2>&1 && break; sleep 0.1; done
+    # Xvfb picks a free display and writes its number to fd 3 once it is ready
+    Xvfb -displayfd 3 -screen 0 1024x768x24 -nolisten tcp 3> "$T/xdisplay" > /dev/null 2>&1 & xpid=$!
+    wait_for test -s "$T/xdisplay"; d=$(< "$T/xdisplay")
     # under `make asan` LeakSanitizer is off for this one run: SDL's X11 driver
     # opens D-Bus, and libdbus keeps buffers to exit (not ferc's memory; every
     # other demo run here keeps leak checking on)
@@ -106,10 +106,11 @@ else
     wid=$(DISPLAY=":$d" timeout 20 xdotool search --sync --name "ferc demo" 2>/dev/null | head -1)
     if [[ -n $wid ]]; then
         DISPLAY=":$d" xdotool windowfocus --sync "$wid" key s
-        for _ in $(seq 100); do compgen -G "$T/snap/ferc-snapshot-*.png" > /dev/null && break; sleep 0.1; done
+        wait_for compgen -G "$T/snap/ferc-snapshot-*.png" > /dev/null
         DISPLAY=":$d" xdotool key q
     fi
-    for _ in $(seq 100); do kill -0 $dpid 2>/dev/null || break; sleep 0.1; done
+    exited() { ! kill -0 "$1" 2>/dev/null; }
+    wait_for exited $dpid
     kill $dpid 2>/dev/null; wait $dpid; rc=$?
     kill $xpid 2>/dev/null; wait $xpid 2>/dev/null
     snaps=("$T"/snap/ferc-snapshot-*.png)

@@ -88,7 +88,7 @@ if r=$(same_ckpt "$T/a/fold1/last.h5" "$T/c/fold1/last.h5"); then ok resume_epoc
 sed 's/^epochs = 3/epochs = 400/' "$T/synth.ini" >"$T/long.ini"
 "$BIN/train" "$T/long.ini" --fold 0 --out "$T/d" --quiet >/dev/null 2>"$T/d.log" &
 pid=$!
-for _ in $(seq 100); do grep -q "^epoch" "$T/d.log" 2>/dev/null && break; sleep 0.1; done
+wait_for grep -q "^epoch" "$T/d.log" 2>/dev/null
 kill -INT $pid; wait $pid; rc=$?
 if (( rc == 130 )) && grep -q "interrupted" "$T/d.log" &&
    TR "$T/long.ini" --resume "$T/d/fold0/last.h5" --max-steps 400 >/dev/null 2>"$T/d2.log"; then
