@@ -120,6 +120,8 @@ static const cfg_key cfg_keys[] = {
     K_FLT("augment", "scale", scale, 0, 1, F_HI_OPEN, "0.1"),
     K_FLT("augment", "brightness", brightness, 0, 1, 0, "0.1"),
     K_FLT("augment", "contrast", contrast, 0, 1, F_HI_OPEN, "0.1"),
+    K_FLT("augment", "erase", erase, 0, 1, 0, "0"),
+    K_FLT("augment", "erase_area", erase_area, 0.02, 1, 0, "0.25"),
 
     K_STR("output", "dir", out_dir, F_NONEMPTY, "checkpoints"),
     K_STR("output", "name", name, F_NONEMPTY | F_NOSLASH, "config"), /* load: the file's stem */

@@ -16,7 +16,7 @@
  *             (constant|step|cosine), warmup_epochs, step_epochs, step_gamma,
  *             min_lr, label_smoothing, class_weights (none|balanced|sqrt), seed,
  *             threads, select (last|inner_val)
- *   [augment] flip, shift, rotate, scale, brightness, contrast
+ *   [augment] flip, shift, rotate, scale, brightness, contrast, erase, erase_area
  *   [output]  dir, name
  * Unknown sections/keys, bad values and out-of-range values are errors naming
  * file:line. Every default that was used is reported through a log callback. */
@@ -87,6 +87,8 @@ typedef struct {
     float rotate;                      /* max rotation, degrees */
     float scale;                       /* max relative scale change */
     float brightness, contrast;        /* max jitter (additive / multiplicative) */
+    float erase;                       /* random erasing: probability per image */
+    float erase_area;                  /* its largest area, fraction of the image */
 
     /* [output] */
     char out_dir[FERC_PATH];

@@ -588,6 +588,10 @@ void ferc_augment(const uint8_t *src, int size, const ferc_config *c, ferc_rng *
     const int flip = c->flip && flip_u < 0.5f;
     const float bright = sym(r, c->brightness);
     const float contr = 1.0f + sym(r, c->contrast);
+    /* random erasing (Zhong et al. 2017): a rectangle of area U(0.02, erase_area)
+     * of the image and aspect ratio log-uniform in [0.3, 3.3] */
+    const float erase_u = ferc_rng_uniform(r), area_u = ferc_rng_uniform(r), aspect_u = ferc_rng_uniform(r);
+    const float ex_u = ferc_rng_uniform(r), ey_u = ferc_rng_uniform(r);
     const int n = size * size;
 
     if (ang == 0 && sc == 1 && tx == 0 && ty == 0 && !flip) {
@@ -629,6 +633,17 @@ void ferc_augment(const uint8_t *src, int size, const ferc_config *c, ferc_rng *
         const float mf = (float)(m / n);
         for (int i = 0; i < n; i++)
             dst[i] = (dst[i] - mf) * contr + mf;
+    }
+    if (erase_u < c->erase) {
+        const float area = (0.02f + area_u * (c->erase_area - 0.02f)) * (float)n;
+        const float aspect = expf(logf(0.3f) + aspect_u * (logf(3.3f) - logf(0.3f)));
+        int eh = (int)lrintf(sqrtf(area * aspect)), ew = (int)lrintf(sqrtf(area / aspect));
+        eh = eh < 1 ? 1 : eh > size ? size : eh;
+        ew = ew < 1 ? 1 : ew > size ? size : ew;
+        const int x0 = (int)(ex_u * (float)(size - ew + 1)), y0 = (int)(ey_u * (float)(size - eh + 1));
+        for (int y = y0; y < y0 + eh && y < size; y++)
+            for (int x = x0; x < x0 + ew && x < size; x++)
+                dst[y * size + x] = ferc_rng_uniform(r);
     }
     const float mean = c->mean, std = c->std;
     for (int i = 0; i < n; i++) {

@@ -66,8 +66,11 @@ void ferc_normalize(const uint8_t *src, int size, float mean, float std, float *
  * flip (p = 0.5), shift (+-shift*size px), rotate (+-deg), scale (1 +- scale)
  * as one affine warp about the centre (inverse mapping, bilinear, border
  * replicated); then in [0,1] pixel units brightness (add U(-b, b)) and
- * contrast (scale around the image mean by 1 + U(-c, c)); clamp to [0, 1];
- * then (x - mean) / std. Deterministic given the rng state (always 7 draws).
+ * contrast (scale around the image mean by 1 + U(-c, c)); with probability
+ * erase, random erasing: a rectangle of area U(0.02, erase_area) of the image,
+ * aspect ratio log-uniform in [0.3, 3.3], filled with U(0, 1) noise; clamp to
+ * [0, 1]; then (x - mean) / std. Deterministic given the rng state (always 12
+ * draws, then one per erased pixel).
  * With every augment field 0 the result equals ferc_normalize bit for bit. */
 void ferc_augment(const uint8_t *src, int size, const ferc_config *c, ferc_rng *r, float *dst);
 

@@ -503,6 +503,47 @@ static int test_augment(void)
     for (int i = 0; i < Z * Z; i++)
         ok &= fabsf(out[i] - ref[i]) < 1e-5f;
     CHECK(ok);
+    /* erasing only, on the constant image: the changed pixels form one
+     * rectangle of 2%..erase_area of the image, aspect within [0.3, 3.3]
+     * up to rounding, filled with varied noise; p = 0.5 erases about half */
+    c.shift = c.rotate = c.scale = 0, c.flip = 0;
+    c.erase = 0.5f, c.erase_area = 0.25f;
+    int erased = 0, trials = 400;
+    for (uint64_t s = 0; s < (uint64_t)trials; s++) {
+        ferc_rng_seed(&r, 100 + s);
+        ferc_augment(src, Z, &c, &r, out);
+        int x0 = Z, y0 = Z, x1 = -1, y1 = -1, cnt = 0;
+        for (int y = 0; y < Z; y++)
+            for (int x = 0; x < Z; x++)
+                if (fabsf(out[y * Z + x] - ref[0]) > 1e-6f) {
+                    cnt++;
+                    x0 = x < x0 ? x : x0, x1 = x > x1 ? x : x1;
+                    y0 = y < y0 ? y : y0, y1 = y > y1 ? y : y1;
+                }
+        if (!cnt)
+            continue;
+        erased++;
+        int w = x1 - x0 + 1, h = y1 - y0 + 1;
+        /* noise can hit the constant's value exactly only by chance: allow a few */
+        CHECK(cnt >= w * h - 3 && cnt <= w * h);
+        CHECK(w * h >= 0.02 * Z * Z * 0.5 && w * h <= 0.25 * Z * Z * 1.5 + 2 * Z);
+        CHECK((double)h / w <= 3.3 * 1.6 && (double)w / h <= 3.3 * 1.6);
+    }
+    CHECK(erased > trials * 0.4 && erased < trials * 0.6);
+    /* p = 1 always erases; the rest of the transform is the same as without erasing */
+    c.erase = 1, c.brightness = 0.2f, c.shift = 0.1f;
+    for (int i = 0; i < Z * Z; i++)
+        src[i] = (uint8_t)(i * 7);
+    c.erase = 0;
+    ferc_rng_seed(&r, 21);
+    ferc_augment(src, Z, &c, &r, out);
+    c.erase = 1;
+    ferc_rng_seed(&r, 21);
+    ferc_augment(src, Z, &c, &r, out2);
+    int differ = 0, same = 0;
+    for (int i = 0; i < Z * Z; i++)
+        out[i] == out2[i] ? same++ : differ++;
+    CHECK(differ >= 0.02 * Z * Z * 0.5 && same > 0);
     return 0;
 }
 
