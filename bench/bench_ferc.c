@@ -19,14 +19,16 @@ static double now(void)
 
 int main(int argc, char **argv)
 {
-    int width = 64, batch = 64, threads = 2, iters = 10, warmup = 3, size = 48, classes = 7;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--width")) width = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--batch")) batch = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--threads")) threads = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--iters")) iters = atoi(argv[i + 1]);
+    int width = 64, batch = 64, threads = 2, iters = 10, warmup = 3, size = 48, classes = 7, profile = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(argv[i], "--profile")) profile = 1;
+        else if (v && !strcmp(argv[i], "--width")) width = atoi(v), i++;
+        else if (v && !strcmp(argv[i], "--batch")) batch = atoi(v), i++;
+        else if (v && !strcmp(argv[i], "--threads")) threads = atoi(v), i++;
+        else if (v && !strcmp(argv[i], "--iters")) iters = atoi(v), i++;
         else {
-            fprintf(stderr, "usage: bench_ferc [--width W] [--batch B] [--threads T] [--iters N]\n");
+            fprintf(stderr, "usage: bench_ferc [--width W] [--batch B] [--threads T] [--iters N] [--profile]\n");
             return 2;
         }
     }
@@ -50,8 +52,9 @@ int main(int argc, char **argv)
     for (int i = 0; i < batch * size * size; i++) net.input[i] = ferc_rng_normal(&r);
     for (int i = 0; i < batch; i++) y[i] = (int)ferc_rng_below(&r, classes);
     double t0 = 0;
+    double *prof = profile ? calloc(2 * (size_t)net.n_layers, sizeof(double)) : NULL;
     for (int it = 0; it < warmup + iters; it++) {
-        if (it == warmup) t0 = now();
+        if (it == warmup) t0 = now(), net.prof = prof;
         float *lg = ferc_net_forward(&net, batch);
         ferc_softmax_xent(lg, y, batch, classes, NULL, 0.0f, d, NULL);
         ferc_net_zero_grad(&net);
@@ -59,6 +62,22 @@ int main(int argc, char **argv)
         ferc_optim_step(&opt, &net, 0.01f);
     }
     double train_ips = batch * iters / (now() - t0);
+    net.prof = NULL;
+    if (prof) {
+        /* per-layer milliseconds per batch, forward and backward, to stderr */
+        double tf = 0, tb = 0;
+        for (int i = 0; i < net.n_layers; i++) tf += prof[2 * i], tb += prof[2 * i + 1];
+        fprintf(stderr, "%-10s %6s %6s %9s %9s %6s\n", "layer", "C", "HxW", "fwd ms", "bwd ms", "share");
+        for (int i = 0; i < net.n_layers; i++) {
+            const ferc_layer *l = &net.layers[i];
+            fprintf(stderr, "%-10s %6d %3dx%-3d %9.2f %9.2f %5.1f%%\n", l->name, l->c_out, l->h_out, l->w_out,
+                    prof[2 * i] * 1e3 / iters, prof[2 * i + 1] * 1e3 / iters,
+                    100.0 * (prof[2 * i] + prof[2 * i + 1]) / (tf + tb));
+        }
+        fprintf(stderr, "%-10s %6s %7s %9.2f %9.2f  (batch total %.2f ms)\n", "sum", "", "", tf * 1e3 / iters,
+                tb * 1e3 / iters, batch * 1e3 / train_ips);
+        free(prof);
+    }
     /* training FLOPs: forward + backward (dW and dX), about 3x forward */
     double gflops = 3.0 * ferc_net_flops(&net) * train_ips / 1e9;
     net.training = 0;

@@ -284,6 +284,7 @@ float *ferc_net_forward(ferc_net *net, int B)
     for (int i = 0; i < net->n_layers; i++) {
         ferc_layer *l = &net->layers[i];
         size_t n = (size_t)B * l->c_out * l->h_out * l->w_out;
+        double t0 = net->prof ? omp_get_wtime() : 0;
         switch (l->type) {
         case FERC_CONV: {
             ferc_conv_shape s;
@@ -317,6 +318,7 @@ float *ferc_net_forward(ferc_net *net, int B)
             break;
         }
         x = l->out;
+        if (net->prof) net->prof[2 * i] += omp_get_wtime() - t0;
     }
     return (float *)x;
 }
@@ -345,6 +347,7 @@ void ferc_net_backward(ferc_net *net, const float *dlogits, int B)
         float *dy = net->gbuf[cur];
         float *dx = i > stop ? net->gbuf[cur ^ 1] : NULL;
         size_t n = (size_t)B * l->c_out * l->h_out * l->w_out;
+        double t0 = net->prof ? omp_get_wtime() : 0;
         switch (l->type) {
         case FERC_CONV: {
             ferc_conv_shape s;
@@ -377,6 +380,7 @@ void ferc_net_backward(ferc_net *net, const float *dlogits, int B)
             break;
         }
         if (dx && dx != dy) cur ^= 1;
+        if (net->prof) net->prof[2 * i + 1] += omp_get_wtime() - t0;
     }
 }
 

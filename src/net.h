@@ -88,6 +88,8 @@ typedef struct {
     float bn_momentum;             /* 0.1 as in PyTorch */
     float bn_eps;                  /* 1e-5 */
     ferc_rng rng;                  /* dropout; reseeded per step by the trainer */
+    double *prof;                  /* optional (NULL): forward adds each layer's seconds to
+                                    * prof[2*i], backward to prof[2*i+1] (2*n_layers doubles) */
 } ferc_net;
 
 /* Builds the layer list and tensor table for arch, allocates params/grads/buffers,
