@@ -109,6 +109,7 @@ static const cfg_key cfg_keys[] = {
     K_FLT("train", "step_gamma", step_gamma, 0, 1, F_LO_OPEN, "0.1"),
     K_FLT("train", "min_lr", min_lr, 0, INF, 0, "0"),
     K_FLT("train", "label_smoothing", label_smoothing, 0, 1, F_HI_OPEN, "0"),
+    K_FLT("train", "mixup", mixup, 0, INF, 0, "0"),
     K_IDX("train", "class_weights", class_weights, "none|balanced|sqrt", "none"),
     {"train", "seed", T_U64, FIELD(seed), 0, 0, 0, NULL, "1"},
     K_INT("train", "threads", threads, 0, 4096, "0"),

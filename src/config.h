@@ -14,7 +14,7 @@
  *   [train]   epochs, batch, optimizer (sgd|adam|adamw), lr, momentum,
  *             nesterov, weight_decay, beta1, beta2, eps, schedule
  *             (constant|step|cosine), warmup_epochs, step_epochs, step_gamma,
- *             min_lr, label_smoothing, class_weights (none|balanced|sqrt), seed,
+ *             min_lr, label_smoothing, mixup, class_weights (none|balanced|sqrt), seed,
  *             threads, select (last|inner_val)
  *   [augment] flip, shift, rotate, scale, brightness, contrast, erase, erase_area
  *   [output]  dir, name
@@ -76,6 +76,7 @@ typedef struct {
     int step_epochs;
     float step_gamma, min_lr;
     float label_smoothing;
+    float mixup;                       /* mixup Beta(alpha, alpha) parameter; 0 = off */
     int class_weights;                 /* 0 none, 1 balanced (n / (k * n_c)), 2 sqrt of balanced */
     uint64_t seed;
     int threads;                       /* 0 = all cores */

@@ -7,6 +7,7 @@
  * order so indices are deterministic. */
 #ifndef FERC_DATASET_H
 #define FERC_DATASET_H
+#include <stddef.h>
 #include <stdint.h>
 #include "config.h"
 #include "err.h"
@@ -73,6 +74,12 @@ void ferc_normalize(const uint8_t *src, int size, float mean, float std, float *
  * draws, then one per erased pixel).
  * With every augment field 0 the result equals ferc_normalize bit for bit. */
 void ferc_augment(const uint8_t *src, int size, const ferc_config *c, ferc_rng *r, float *dst);
+
+/* Mixup of a batch in place (mixup.c): draws lam ~ Beta(alpha, alpha) and a
+ * permutation p from r, sets x_i = lam x_i + (1 - lam) x_p(i) and
+ * y2_i = y_p(i), and returns lam. x holds nb images of isz floats; scratch
+ * holds as many. */
+float ferc_mixup(float *x, float *scratch, int nb, size_t isz, const int *y, int *y2, float alpha, ferc_rng *r);
 
 /* Batch loader. Each batch is produced on a background thread while the
  * previous one trains (double buffering). Sample order and augmentation are a

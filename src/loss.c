@@ -1,7 +1,9 @@
 /* loss.c: softmax cross-entropy with class weights and label smoothing.
  * For sample i with target y: q = (1-s) onehot(y) + s/K, p = softmax(z),
  * CE_i = -sum_k q_k log p_k, loss = sum_i w_y CE_i / sum_i w_y,
- * dz_i = w_y (p - q) / sum_i w_y. */
+ * dz_i = w_y (p - q) / sum_i w_y.
+ * Mixup: lam * loss(y) + (1 - lam) * loss(y2), gradients mixed the same way;
+ * without class weights this is the loss of the soft target lam q(y) + (1 - lam) q(y2). */
 #include <math.h>
 #include "net.h"
 
@@ -31,4 +33,13 @@ float ferc_softmax_xent(const float *logits, const int *labels, int B, int K,
         loss += w * ce;
     }
     return (float)(loss / wsum);
+}
+
+float ferc_softmax_xent_mix(const float *logits, const int *y, const int *y2, float lam, int B, int K,
+                            const float *class_w, float smoothing, float *dlogits, float *scratch)
+{
+    float l = ferc_softmax_xent(logits, y, B, K, class_w, smoothing, dlogits, NULL);
+    float l2 = ferc_softmax_xent(logits, y2, B, K, class_w, smoothing, scratch, NULL);
+    for (int i = 0; i < B * K; i++) dlogits[i] = lam * dlogits[i] + (1.0f - lam) * scratch[i];
+    return lam * l + (1.0f - lam) * l2;
 }

@@ -119,5 +119,9 @@ void ferc_net_zero_grad(ferc_net *net);
  * probs (B,K) may be NULL. Loss = sum_i w_yi * CE_i / sum_i w_yi. */
 float ferc_softmax_xent(const float *logits, const int *labels, int B, int K,
                         const float *class_w, float smoothing, float *dlogits, float *probs);
+/* Mixup loss (loss.c): lam * xent(y) + (1 - lam) * xent(y2) with the gradient
+ * mixed alike into dlogits (B,K); scratch holds B*K floats. */
+float ferc_softmax_xent_mix(const float *logits, const int *y, const int *y2, float lam, int B, int K,
+                            const float *class_w, float smoothing, float *dlogits, float *scratch);
 
 #endif

@@ -51,6 +51,31 @@ float ferc_rng_normal(ferc_rng *r)
     return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
 }
 
+float ferc_rng_gamma(ferc_rng *r, float a)
+{
+    /* Marsaglia and Tsang (2000); for a < 1, Gamma(a) = Gamma(a + 1) * U^(1/a). */
+    double boost = 1.0;
+    if (a < 1.0f) {
+        double u = ((double)(ferc_rng_u64(r) >> 11) + 1.0) * (1.0 / 9007199254740993.0);
+        boost = pow(u, 1.0 / a);
+        a += 1.0f;
+    }
+    const double d = a - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * d);
+    for (;;) {
+        double z = ferc_rng_normal(r), v = 1.0 + c * z;
+        if (v <= 0.0) continue;
+        v = v * v * v;
+        double u = ((double)(ferc_rng_u64(r) >> 11) + 1.0) * (1.0 / 9007199254740993.0);
+        if (log(u) < 0.5 * z * z + d - d * v + d * log(v)) return (float)(d * v * boost);
+    }
+}
+
+float ferc_rng_beta(ferc_rng *r, float a, float b)
+{
+    double x = ferc_rng_gamma(r, a), y = ferc_rng_gamma(r, b);
+    return x + y > 0.0 ? (float)(x / (x + y)) : 0.5f;
+}
+
 void ferc_rng_split(ferc_rng *parent, ferc_rng *child)
 {
     ferc_rng_seed(child, ferc_rng_u64(parent));

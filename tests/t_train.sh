@@ -79,6 +79,20 @@ grep -q "batch" "$T/b.log" || bad midepoch_stop "$(tail -3 "$T/b.log")"
 TR "$T/synth.ini" --resume "$T/b/fold1/last.h5" >/dev/null 2>"$T/b2.log"
 if r=$(same_ckpt "$T/a/fold1/last.h5" "$T/b/fold1/last.h5"); then ok resume_mid_epoch; else bad resume_mid_epoch "$r" "$(tail -3 "$T/b2.log")"; fi
 
+# mixup and random erasing: they change training, and replay exactly on resume
+MX=(--set train.mixup=0.4 --set augment.erase=0.5)
+TR "$T/synth.ini" --fold 1 --out "$T/m" "${MX[@]}" >/dev/null 2>"$T/m.log" || bad run_mixup "$(tail -5 "$T/m.log")"
+TR "$T/synth.ini" --fold 1 --out "$T/m2" "${MX[@]}" --max-steps 7 >/dev/null 2>"$T/m2.log"
+cp "$T/m2/fold1/last.h5" "$T/m2-stopped.h5"
+TR "$T/synth.ini" --resume "$T/m2/fold1/last.h5" "${MX[@]}" >/dev/null 2>>"$T/m2.log"
+if r=$(same_ckpt "$T/m/fold1/last.h5" "$T/m2/fold1/last.h5"); then ok resume_mixup_erase; else bad resume_mixup_erase "$r" "$(tail -3 "$T/m2.log")"; fi
+# resuming without the run's --set options is not silent: it names both keys
+out=$(TR "$T/synth.ini" --resume "$T/m2-stopped.h5" --out "$T/m3" --max-steps 8 2>&1 >/dev/null)
+if grep -q "train.mixup is now '0'; the run in .* had '0.4'" <<<"$out" &&
+   grep -q "augment.erase is now '0'; the run in .* had '0.5'" <<<"$out" &&
+   ! grep -q "train.lr" <<<"$out"; then ok resume_names_changed_keys; else bad resume_names_changed_keys "$out"; fi
+if ! same_ckpt "$T/a/fold1/last.h5" "$T/m/fold1/last.h5" >/dev/null; then ok mixup_erase_change_training; else bad mixup_erase_change_training "same weights as without them"; fi
+
 # stop at an epoch boundary (as after a kill between epochs), resume
 TR "$T/synth.ini" --fold 1 --out "$T/c" --epochs 3 --max-steps 12 >/dev/null 2>"$T/c.log"
 TR "$T/synth.ini" --resume "$T/c/fold1/last.h5" >/dev/null 2>>"$T/c.log"

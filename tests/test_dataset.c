@@ -547,6 +547,66 @@ static int test_augment(void)
     return 0;
 }
 
+/* Gamma and Beta sampling (mixup's lam): sample moments against the known
+ * mean and variance; then ferc_mixup on images that each hold one value. */
+static int test_mixup(void)
+{
+    ferc_rng r;
+    ferc_rng_seed(&r, 11);
+    const int n = 40000;
+    const float as[3] = {0.2f, 1.0f, 3.5f};
+    for (int t = 0; t < 3; t++) {
+        double m = 0, v = 0, bm = 0, bv = 0;
+        int in01 = 1;
+        for (int i = 0; i < n; i++) {
+            double g = ferc_rng_gamma(&r, as[t]), b = ferc_rng_beta(&r, as[t], as[t]);
+            m += g, v += g * g, bm += b, bv += b * b;
+            in01 &= b >= 0 && b <= 1;
+        }
+        m /= n, v = v / n - m * m, bm /= n, bv = bv / n - bm * bm;
+        const double a = as[t], bvar = 1.0 / (4.0 * (2.0 * a + 1.0));
+        /* Gamma(a): mean a, variance a; Beta(a, a): mean 1/2, variance 1/(4(2a+1)) */
+        CHECK_CLOSE(m, a, 0.03 * a + 0.01, 0);
+        CHECK_CLOSE(v, a, 0.08 * a + 0.01, 0);
+        CHECK_CLOSE(bm, 0.5, 0.01, 0);
+        CHECK_CLOSE(bv, bvar, 0.05 * bvar, 0);
+        CHECK(in01);
+    }
+    /* a skewed Beta(2, 5): mean 2/7 */
+    double bm = 0;
+    for (int i = 0; i < n; i++) bm += ferc_rng_beta(&r, 2, 5);
+    CHECK_CLOSE(bm / n, 2.0 / 7.0, 0.01, 0);
+
+    enum { NB = 9, ISZ = 5 };
+    float x[NB * ISZ], scratch[NB * ISZ], x2[NB * ISZ];
+    int y[NB], y2[NB], y2b[NB];
+    for (int i = 0; i < NB; i++) {
+        y[i] = 100 + i;
+        for (int j = 0; j < ISZ; j++) x[i * ISZ + j] = (float)i;
+    }
+    memcpy(x2, x, sizeof x);
+    ferc_rng_seed(&r, 5);
+    float lam = ferc_mixup(x, scratch, NB, ISZ, y, y2, 0.4f, &r);
+    CHECK(lam >= 0 && lam <= 1);
+    int seen[NB] = {0}, ok = 1, moved = 0;
+    for (int i = 0; i < NB; i++) {
+        int j = y2[i] - 100; /* the partner image, by its label */
+        CHECK(j >= 0 && j < NB);
+        if (j < 0 || j >= NB) return 0;
+        seen[j]++;
+        moved += j != i;
+        for (int k = 0; k < ISZ; k++) ok &= fabsf(x[i * ISZ + k] - (lam * i + (1 - lam) * j)) < 1e-5f;
+    }
+    CHECK(ok);
+    for (int i = 0; i < NB; i++) CHECK(seen[i] == 1); /* a permutation */
+    CHECK(moved > 0);
+    /* the same rng state gives the same lam, pairs and pixels */
+    ferc_rng_seed(&r, 5);
+    float lam2 = ferc_mixup(x2, scratch, NB, ISZ, y, y2b, 0.4f, &r);
+    CHECK(lam2 == lam && !memcmp(y2, y2b, sizeof y2) && !memcmp(x, x2, sizeof x));
+    return 0;
+}
+
 /* Runs one epoch (or its tail from batch `first`) and returns a malloc'ed
  * copy of everything: per batch its count, ids, labels and pixels. */
 typedef struct {
@@ -788,6 +848,7 @@ int main(void)
     RUN(test_folds);
     RUN(test_split);
     RUN(test_augment);
+    RUN(test_mixup);
     RUN(test_loader);
     RUN(test_ck48);
     RUN(test_ck48_both);

@@ -282,6 +282,55 @@ static int test_loss(void)
     return 0;
 }
 
+/* Mixup loss: without class weights it must equal cross-entropy against the
+ * soft target lam q(y) + (1 - lam) q(y2), computed here in double; with class
+ * weights its gradient must match finite differences of the mixed loss. */
+typedef struct {
+    int *y, *y2;
+    float lam, *w;
+} mix_ctx;
+static void mix_f(void *c, float *out)
+{
+    mix_ctx *m = c;
+    float d[12], s[12];
+    out[0] = ferc_softmax_xent_mix(xent_logits, m->y, m->y2, m->lam, 4, 3, m->w, 0.1f, d, s);
+}
+
+static int test_mixup_loss(void)
+{
+    int y[4] = {0, 2, 1, 2}, y2[4] = {1, 2, 0, 0};
+    const float lam = 0.3f, sm = 0.1f;
+    xent_logits = randv(12, 2);
+    float d[12], scr[12];
+    float l = ferc_softmax_xent_mix(xent_logits, y, y2, lam, 4, 3, NULL, sm, d, scr);
+    double ref = 0.0;
+    int ok = 1;
+    for (int i = 0; i < 4; i++) {
+        const float *z = xent_logits + i * 3;
+        double se = exp(z[0]) + exp(z[1]) + exp(z[2]);
+        for (int k = 0; k < 3; k++) {
+            double q = lam * ((k == y[i]) * (1.0 - sm) + sm / 3) + (1 - lam) * ((k == y2[i]) * (1.0 - sm) + sm / 3);
+            double p = exp(z[k]) / se;
+            ref -= q * log(p) / 4;
+            ok &= fabs(d[i * 3 + k] - (p - q) / 4) < 1e-6;
+        }
+    }
+    CHECK(ok);
+    CHECK_CLOSE(l, ref, 1e-5, 0);
+    /* lam = 1 is the plain loss */
+    float d1[12];
+    CHECK_CLOSE(ferc_softmax_xent_mix(xent_logits, y, y2, 1.0f, 4, 3, NULL, sm, d, scr),
+                ferc_softmax_xent(xent_logits, y, 4, 3, NULL, sm, d1, NULL), 1e-6, 0);
+    CHECK(!memcmp(d, d1, sizeof d));
+    /* class weights: gradient of the mixed loss by finite differences */
+    float w[3] = {1.0f, 2.0f, 0.5f}, one = 1.0f;
+    mix_ctx c = {y, y2, lam, w};
+    ferc_softmax_xent_mix(xent_logits, y, y2, lam, 4, 3, w, sm, d, scr);
+    fd_check("mixup xent d/dz", mix_f, &c, xent_logits, d, 12, &one, 1, 12, 1e-2f);
+    free(xent_logits);
+    return 0;
+}
+
 /* Whole network: gradient of the loss w.r.t. parameters by finite differences
  * (train-mode BN, no dropout) on a tiny VGG. */
 static ferc_net *G_net;
@@ -361,6 +410,7 @@ int main(void)
     RUN(test_fc);
     RUN(test_pool_relu);
     RUN(test_loss);
+    RUN(test_mixup_loss);
     RUN(test_net_gradcheck);
     RUN(test_net_freeze);
     return TEST_DONE("test_layers");

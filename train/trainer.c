@@ -149,6 +149,60 @@ static int write_history(const char *path, const ferc_train_state *st)
     return fclose(f);
 }
 
+/* On --resume: names every key whose value differs from the run stored in
+ * ckpt (both sides are rendered configs, one "key = value" line per key), so
+ * that a resume without the original --set options is not silent. */
+static void note_config_changes(const char *ckpt, const ferc_config *cfg)
+{
+    ferc_config old;
+    ferc_err e;
+    memset(&old, 0, sizeof old);
+    if (!cfg->text || ferc_ckpt_read_config(ckpt, &old, &e) || !old.text) {
+        ferc_config_free(&old);
+        return;
+    }
+    int changed = 0;
+    char sec[64] = "";
+    for (const char *p = cfg->text; *p;) {
+        const char *eol = strchr(p, '\n');
+        size_t n = eol ? (size_t)(eol - p) : strlen(p);
+        if (n > 2 && p[0] == '[' && p[n - 1] == ']' && n - 2 < sizeof sec) {
+            memcpy(sec, p + 1, n - 2), sec[n - 2] = 0;
+        } else if (n && p[0] != ';' && p[0] != '[') {
+            /* the key's line in the stored config, same section ("key = value") */
+            const char *eq = memchr(p, '=', n);
+            size_t klen = eq ? (size_t)(eq - p) : n; /* "key " */
+            const char *q = old.text, *hit = NULL;
+            size_t hn = 0;
+            char osec[64] = "";
+            while (*q && !hit) {
+                const char *qe = strchr(q, '\n');
+                size_t m = qe ? (size_t)(qe - q) : strlen(q);
+                if (m > 2 && q[0] == '[' && q[m - 1] == ']' && m - 2 < sizeof osec)
+                    memcpy(osec, q + 1, m - 2), osec[m - 2] = 0;
+                else if (m >= klen && !memcmp(p, q, klen) && (m == klen || q[klen] == '=') && !strcmp(sec, osec))
+                    hit = q, hn = m;
+                q = qe ? qe + 1 : q + m;
+            }
+            if (!hit || hn != n || memcmp(hit, p, n)) {
+                /* values: what follows "= " on each side */
+                const char *nv = eq ? eq + 1 + (eq + 1 < p + n && eq[1] == ' ') : p + n;
+                const char *oeq = hit ? memchr(hit, '=', hn) : NULL;
+                const char *ov = oeq ? oeq + 1 + (oeq + 1 < hit + hn && oeq[1] == ' ') : NULL;
+                while (klen && p[klen - 1] == ' ') klen--;
+                fprintf(stderr, "train: note: %s.%.*s is now '%.*s'; the run in %s had '%.*s'\n", sec, (int)klen, p,
+                        (int)(p + n - nv), nv, ckpt, ov ? (int)(hit + hn - ov) : 9, ov ? ov : "(not set)");
+                changed++;
+            }
+        }
+        p = eol ? eol + 1 : p + n;
+    }
+    if (changed)
+        fprintf(stderr, "HINT: to continue the same run, resume with the config and --set options it started "
+                        "with (stored in the checkpoint's \"config\" attribute)\n");
+    ferc_config_free(&old);
+}
+
 /* Trains one fold (fold = -1: all data). Returns 0, 1 on error, 130 when interrupted. */
 static int run_fold(fold_job *job, int fold, const char *dir)
 {
@@ -157,7 +211,8 @@ static int run_fold(fold_job *job, int fold, const char *dir)
     const ferc_dataset *ds = job->ds;
     ferc_err e;
     int rc = 1;
-    float *dl = NULL;
+    float *dl = NULL, *mixbuf = NULL; /* mixbuf: mixup's copy of the batch */
+    int *y2 = NULL;                   /* mixup's second labels */
     int folds = fold < 0 ? 0 : cfg->folds;
     int *tr = NULL, *va = NULL, *te = NULL, n_tr = 0, n_va = 0, n_te = 0;
     ferc_loader *ld_tr = NULL, *ld_va = NULL, *ld_te = NULL;
@@ -288,6 +343,7 @@ static int run_fold(fold_job *job, int fold, const char *dir)
             goto done;
         }
         fprintf(stderr, "train: resuming %s at epoch %d, batch %d\n", o->resume, st.epoch + 1, st.step);
+        note_config_changes(o->resume, cfg);
     }
     if (!st.hist) st.hist = malloc(sizeof(float) * FERC_HIST_COLS * (cfg->epochs + 1));
     else st.hist = realloc(st.hist, sizeof(float) * FERC_HIST_COLS * (cfg->epochs + st.n_hist + 1));
@@ -306,7 +362,16 @@ static int run_fold(fold_job *job, int fold, const char *dir)
 
     const float *x;
     const int *y, *ids;
-    dl = malloc(sizeof(float) * cfg->batch * cfg->n_classes);
+    const size_t isz = (size_t)cfg->input_size * cfg->input_size;
+    dl = malloc(sizeof(float) * 2 * cfg->batch * cfg->n_classes); /* dl, then mixup's second term */
+    if (cfg->mixup > 0) {
+        mixbuf = malloc(sizeof(float) * cfg->batch * isz);
+        y2 = malloc(sizeof(int) * cfg->batch);
+    }
+    if (!dl || (cfg->mixup > 0 && (!mixbuf || !y2))) {
+        fprintf(stderr, "train: out of memory for the batch buffers\n");
+        goto done;
+    }
     double t_run = now();
     while (st.epoch < cfg->epochs) {
         int ep = st.epoch;
@@ -318,11 +383,23 @@ static int run_fold(fold_job *job, int fold, const char *dir)
         int b = st.step;
         while ((nb = ferc_loader_next(ld_tr, &x, &y, &ids)) > 0) {
             ferc_rng_seed(&net.rng, mix(cfg->seed, (uint64_t)st.global_step));
-            memcpy(net.input, x, sizeof(float) * nb * cfg->input_size * cfg->input_size);
+            memcpy(net.input, x, sizeof(float) * nb * isz);
+            float lam = 1.0f;
+            if (cfg->mixup > 0) {
+                /* its own stream per step, so --resume replays it exactly */
+                ferc_rng mr;
+                ferc_rng_seed(&mr, mix(cfg->seed ^ 0x6d69787570ULL, (uint64_t)st.global_step));
+                lam = ferc_mixup(net.input, mixbuf, nb, isz, y, y2, cfg->mixup, &mr);
+            }
             float *lg = ferc_net_forward(&net, nb);
-            for (int i = 0; i < nb; i++) correct += ferc_argmax(lg + i * cfg->n_classes, cfg->n_classes) == y[i];
-            float l = ferc_softmax_xent(lg, y, nb, cfg->n_classes, cfg->class_weights ? cw : NULL,
-                                        cfg->label_smoothing, dl, NULL);
+            /* train accuracy: against the label with the larger share */
+            const int *ya = lam >= 0.5f ? y : y2;
+            for (int i = 0; i < nb; i++) correct += ferc_argmax(lg + i * cfg->n_classes, cfg->n_classes) == ya[i];
+            const float *cwp = cfg->class_weights ? cw : NULL;
+            float l = cfg->mixup > 0
+                          ? ferc_softmax_xent_mix(lg, y, y2, lam, nb, cfg->n_classes, cwp, cfg->label_smoothing, dl,
+                                                  dl + (size_t)cfg->batch * cfg->n_classes)
+                          : ferc_softmax_xent(lg, y, nb, cfg->n_classes, cwp, cfg->label_smoothing, dl, NULL);
             ferc_net_zero_grad(&net);
             ferc_net_backward(&net, dl, nb);
             lr = ferc_sched_lr(&sched, ep + (float)b / nbatches);
@@ -440,6 +517,8 @@ static int run_fold(fold_job *job, int fold, const char *dir)
     rc = 0;
 done:
     free(dl);
+    free(mixbuf);
+    free(y2);
     ferc_loader_free(ld_tr);
     ferc_loader_free(ld_va);
     ferc_loader_free(ld_te);
