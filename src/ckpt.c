@@ -1101,6 +1101,80 @@ fail:
     return -1;
 }
 
+int ferc_ckpt_init_head(const char *path, ferc_net *net, const ferc_config *cfg, ferc_rng *rng, ferc_log_fn log,
+                        void *log_ctx, ferc_err *e)
+{
+    int li = net->n_layers - 1;
+    if (li < 0 || net->layers[li].type != FERC_FC || net->layers[li].t_w < 0 || net->layers[li].t_b < 0)
+        return ferc_errf(e, "%s: the network has no fully connected classifier to map", path);
+    ferc_config fc;
+    memset(&fc, 0, sizeof fc);
+    if (ferc_ckpt_read_config(path, &fc, e)) return -1;
+    int same = fc.n_classes == cfg->n_classes;
+    for (int i = 0; same && i < cfg->n_classes; i++) same = !strcmp(fc.classes[i], cfg->classes[i]);
+    if (same) {
+        ferc_config_free(&fc);
+        return cfg->n_classes;
+    }
+    /* other classes: start from a fresh head, then copy the rows of the classes both have */
+    ferc_net_init_layer(net, li, rng);
+    const ferc_tensor *tw = &net->tensors[net->layers[li].t_w], *tb = &net->tensors[net->layers[li].t_b];
+    const int K = tw->shape[0], in = tw->shape[1], nf = fc.n_classes;
+    char kname[CKPT_NAME], bname[CKPT_NAME], fs[96], msg[1024];
+    snprintf(kname, sizeof kname, "/params/%s", tw->name);
+    snprintf(bname, sizeof bname, "/params/%s", tb->name);
+    hsize_t kd[2] = {(hsize_t)nf, (hsize_t)in}, bd[1] = {(hsize_t)nf};
+    float *w = malloc(sizeof(float) * ((size_t)nf * in + nf));
+    ckpt_file cf;
+    hid_t dk = -1, db = -1;
+    int mapped = -1;
+    if (!w) {
+        ferc_errf(e, "%s: out of memory reading the classifier", path);
+        goto out;
+    }
+    if (ckpt_open(path, &cf, e) < 0) goto out;
+    int rk = ckpt_open_tensor(path, e, cf.f, kname, 2, kd, &dk, fs, sizeof fs);
+    int rb = rk == CKPT_T_OK ? ckpt_open_tensor(path, e, cf.f, bname, 1, bd, &db, fs, sizeof fs) : rk;
+    if (rk < 0 || rb < 0) goto close;
+    mapped = 0;
+    int len = snprintf(msg, sizeof msg, "init_from %s: classifier %s mapped by class name:", path, net->layers[li].name);
+    if (rk == CKPT_T_OK && rb == CKPT_T_OK) {
+        if (ckpt_read_dset(path, e, dk, kname, (size_t)nf * in, w) < 0 ||
+            ckpt_read_dset(path, e, db, bname, (size_t)nf, w + (size_t)nf * in) < 0) {
+            mapped = -1;
+            goto close;
+        }
+        float *W = net->params + tw->off, *B = net->params + tb->off;
+        for (int i = 0; i < K; i++) {
+            int j = 0;
+            while (j < nf && strcmp(fc.classes[j], cfg->classes[i])) j++;
+            if (j < nf) {
+                memcpy(W + (size_t)i * in, w + (size_t)j * in, sizeof(float) * in);
+                B[i] = w[(size_t)nf * in + j];
+                mapped++;
+            }
+            if (len < (int)sizeof msg)
+                len += snprintf(msg + len, sizeof msg - len, " %s%s", cfg->classes[i], j < nf ? "" : " (new)");
+        }
+        for (int j = 0; j < nf && len < (int)sizeof msg; j++) {
+            int i = 0;
+            while (i < K && strcmp(fc.classes[j], cfg->classes[i])) i++;
+            if (i == K) len += snprintf(msg + len, sizeof msg - len, ", %s dropped", fc.classes[j]);
+        }
+    } else {
+        snprintf(msg + len, sizeof msg - len, " none (its input size differs), initialised afresh");
+    }
+    if (log) log(log_ctx, msg);
+close:
+    if (dk >= 0) H5Dclose(dk);
+    if (db >= 0) H5Dclose(db);
+    ckpt_close(&cf);
+out:
+    free(w);
+    ferc_config_free(&fc);
+    return mapped;
+}
+
 void ferc_train_state_free(ferc_train_state *st)
 {
     if (!st) return;

@@ -64,6 +64,14 @@ int ferc_ckpt_load(const char *path, ferc_net *net, ferc_optim *opt, ferc_train_
  * differs) / missing, and for each file tensor the net does not have (unused).
  * Returns the number of tensors loaded, or -1 on error (not ferc's file). */
 int ferc_ckpt_init_from(const char *path, ferc_net *net, ferc_log_fn log, void *log_ctx, ferc_err *e);
+/* Fine-tuning between class lists: when the file's classes differ from cfg's
+ * (names or order), re-initialises the classifier (the last fc layer) with rng
+ * and copies the file's kernel row and bias of every class both lists name;
+ * classes only cfg has keep the fresh initialisation. Call after
+ * ferc_ckpt_init_from. Logs the mapping; returns the number of classes taken
+ * from the file (all of them when the lists are equal), -1 on error. */
+int ferc_ckpt_init_head(const char *path, ferc_net *net, const ferc_config *cfg, ferc_rng *rng, ferc_log_fn log,
+                        void *log_ctx, ferc_err *e);
 void ferc_train_state_free(ferc_train_state *st);
 /* Reads only the train-state attributes and history (no tensors): used to
  * find the fold and epoch of a checkpoint before building its network. */

@@ -686,6 +686,64 @@ static int test_init_from(void)
     return 0;
 }
 
+/* Fine-tuning to other classes: the classifier rows follow the class names.
+ * The file (save_ref) has classes anger, happy, neutral and fc1 [3,36]; the
+ * model has surprise, neutral, anger, so row 0 is new, row 1 is the file's
+ * row 2 and row 2 the file's row 0. */
+static int test_init_head(void)
+{
+    char p[512];
+    ferc_err e = {""};
+    if (save_ref("head.h5", p, sizeof p, 1) < 0) return 0;
+    ferc_net t, ref;
+    make_net(&t, base_specs, N_BASE, 0.25f);
+    make_net(&ref, base_specs, N_BASE, 1.5f);
+    /* one layer entry: the classifier fc1 (tensors 6 and 7) */
+    ferc_layer head;
+    memset(&head, 0, sizeof head);
+    head.type = FERC_FC, head.t_w = 6, head.t_b = 7;
+    snprintf(head.name, sizeof head.name, "fc1");
+    t.layers = &head, t.n_layers = 1;
+    ferc_config *c = make_cfg();
+    strcpy(c->classes[0], "surprise"), strcpy(c->classes[1], "neutral"), strcpy(c->classes[2], "anger");
+    ferc_rng r;
+    ferc_rng_seed(&r, 3);
+    logbuf lg;
+    memset(&lg, 0, sizeof lg);
+    CHECKF(ferc_ckpt_init_from(p, &t, NULL, NULL, &e) == N_BASE, "%s", e.msg);
+    int n = ferc_ckpt_init_head(p, &t, c, &r, log_cb, &lg, &e);
+    CHECKF(n == 2, "%d: %s", n, e.msg);
+    CHECK(log_has(&lg, "classifier fc1 mapped by class name", "surprise (new) neutral anger, happy dropped"));
+    const ferc_tensor *kw = &t.tensors[6], *kb = &t.tensors[7];
+    const float *W = t.params + kw->off, *B = t.params + kb->off;
+    const float *RW = ref.params + ref.tensors[6].off, *RB = ref.params + ref.tensors[7].off;
+    CHECK(!memcmp(W + 36, RW + 2 * 36, 36 * sizeof(float)) && B[1] == RB[2]);
+    CHECK(!memcmp(W + 2 * 36, RW, 36 * sizeof(float)) && B[2] == RB[0]);
+    /* the new class: fresh (random, zero bias), neither the file's rows nor what was loaded */
+    int fresh = B[0] == 0.0f;
+    for (int j = 0; j < 3; j++) fresh &= memcmp(W, RW + j * 36, 36 * sizeof(float)) != 0;
+    double ss = 0;
+    for (int i = 0; i < 36; i++) ss += (double)W[i] * W[i];
+    CHECK(fresh && ss > 0);
+    /* the rest of the network is the file's */
+    CHECK(!memcmp(t.params, ref.params, kw->off * sizeof(float)));
+    /* the same classes in the same order: the loaded head is kept as it is */
+    strcpy(c->classes[0], "anger"), strcpy(c->classes[1], "happy"), strcpy(c->classes[2], "neutral");
+    CHECK(ferc_ckpt_init_from(p, &t, NULL, NULL, &e) == N_BASE);
+    CHECK(ferc_ckpt_init_head(p, &t, c, &r, NULL, NULL, &e) == 3);
+    CHECK(!memcmp(t.params, ref.params, t.n_params * sizeof(float)));
+    /* the same classes in another order: permuted rows */
+    strcpy(c->classes[0], "neutral"), strcpy(c->classes[2], "anger");
+    CHECK(ferc_ckpt_init_head(p, &t, c, &r, NULL, NULL, &e) == 3);
+    CHECK(!memcmp(W, RW + 2 * 36, 36 * sizeof(float)) && !memcmp(W + 2 * 36, RW, 36 * sizeof(float)));
+    CHECK(!memcmp(W + 36, RW + 36, 36 * sizeof(float)));
+    t.layers = NULL, t.n_layers = 0;
+    free_cfg(c);
+    free_net(&t);
+    free_net(&ref);
+    return 0;
+}
+
 /* Opens a checkpoint with h5py alone (tests/ckpt_h5py.py). */
 static int test_h5py(void)
 {
@@ -728,6 +786,7 @@ int main(void)
     RUN(test_atomic_nodir);
     RUN(test_atomic_overwrite);
     RUN(test_init_from);
+    RUN(test_init_head);
     RUN(test_h5py);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);

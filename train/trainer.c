@@ -333,6 +333,12 @@ static int run_fold(fold_job *job, int fold, const char *dir)
             goto done;
         }
         fprintf(stderr, "train: initialised %d tensors from %s\n", n, o->init);
+        /* other classes (e.g. FER2013's to CK+'s, 7 each but not the same 7):
+         * the head's rows follow the class names, not their positions */
+        if (ferc_ckpt_init_head(o->init, &net, cfg, &rng, init_log, &ic, &e) < 0) {
+            fprintf(stderr, "train: %s\n", e.msg);
+            goto done;
+        }
     }
     st.fold = fold;
     st.folds = folds;
