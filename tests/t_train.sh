@@ -84,8 +84,13 @@ MX=(--set train.mixup=0.4 --set augment.erase=0.5)
 TR "$T/synth.ini" --fold 1 --out "$T/m" "${MX[@]}" >/dev/null 2>"$T/m.log" || bad run_mixup "$(tail -5 "$T/m.log")"
 TR "$T/synth.ini" --fold 1 --out "$T/m2" "${MX[@]}" --max-steps 7 >/dev/null 2>"$T/m2.log"
 cp "$T/m2/fold1/last.h5" "$T/m2-stopped.h5"
-TR "$T/synth.ini" --resume "$T/m2/fold1/last.h5" "${MX[@]}" >/dev/null 2>>"$T/m2.log"
-if r=$(same_ckpt "$T/m/fold1/last.h5" "$T/m2/fold1/last.h5"); then ok resume_mixup_erase; else bad resume_mixup_erase "$r" "$(tail -3 "$T/m2.log")"; fi
+# the stop message's own "continue with" command, --set options included
+cont=$(sed -n 's/^ *continue with: bin\/train //p' "$T/m2.log")
+read -r -a cont_args <<<"$cont"
+TR "${cont_args[@]}" >/dev/null 2>"$T/m2b.log"
+if grep -q -- "--set train.mixup=0.4 --set augment.erase=0.5" <<<"$cont" && ! grep -q "note:" "$T/m2b.log" &&
+   r=$(same_ckpt "$T/m/fold1/last.h5" "$T/m2/fold1/last.h5"); then ok resume_mixup_erase
+else bad resume_mixup_erase "continue with: $cont" "$r" "$(tail -3 "$T/m2b.log")"; fi
 # resuming without the run's --set options is not silent: it names both keys
 out=$(TR "$T/synth.ini" --resume "$T/m2-stopped.h5" --out "$T/m3" --max-steps 8 2>&1 >/dev/null)
 if grep -q "train.mixup is now '0'; the run in .* had '0.4'" <<<"$out" &&

@@ -182,6 +182,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "train: %s\n", e.msg);
         return 1;
     }
+    o.sets = sets, o.n_sets = n_sets, o.seed = seed;
     for (int i = 0; i < n_sets; i++) {
         char key[128];
         const char *eq = strchr(sets[i], '=');

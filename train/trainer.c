@@ -149,6 +149,18 @@ static int write_history(const char *path, const ferc_train_state *st)
     return fclose(f);
 }
 
+/* The command that continues this run: its config, --resume, and every
+ * option that changed the config (--set, --epochs, --seed, --threads). */
+static void print_continue(const ferc_train_opts *o, const char *ckpt)
+{
+    fprintf(stderr, "       continue with: bin/train %s --resume %s", o->config_path, ckpt);
+    if (o->epochs > 0) fprintf(stderr, " --epochs %d", o->epochs);
+    if (o->threads >= 0) fprintf(stderr, " --threads %d", o->threads);
+    if (o->seed >= 0) fprintf(stderr, " --seed %lld", o->seed);
+    for (int i = 0; i < o->n_sets; i++) fprintf(stderr, " --set %s", o->sets[i]);
+    fprintf(stderr, "\n");
+}
+
 /* On --resume: names every key whose value differs from the run stored in
  * ckpt (both sides are rendered configs, one "key = value" line per key), so
  * that a resume without the original --set options is not silent. */
@@ -438,10 +450,9 @@ static int run_fold(fold_job *job, int fold, const char *dir)
                 fprintf(stderr, "train: %s\n", e.msg);
                 goto done;
             }
-            fprintf(stderr, "train: %s at epoch %d batch %d; saved %s\n"
-                            "       continue with: bin/train %s --resume %s\n",
-                    stop_requested ? "interrupted" : "stopped (--max-steps)", ep + 1, b, p_last, o->config_path,
-                    p_last);
+            fprintf(stderr, "train: %s at epoch %d batch %d; saved %s\n",
+                    stop_requested ? "interrupted" : "stopped (--max-steps)", ep + 1, b, p_last);
+            print_continue(o, p_last);
             job->interrupted = 1;
             rc = stop_requested ? 130 : 0;
             goto done;
@@ -470,9 +481,8 @@ static int run_fold(fold_job *job, int fold, const char *dir)
             goto done;
         }
         if (o->max_steps > 0 && st.global_step >= o->max_steps && st.epoch < cfg->epochs) {
-            fprintf(stderr, "train: stopped (--max-steps) after epoch %d; saved %s\n"
-                            "       continue with: bin/train %s --resume %s\n",
-                    st.epoch, p_last, o->config_path, p_last);
+            fprintf(stderr, "train: stopped (--max-steps) after epoch %d; saved %s\n", st.epoch, p_last);
+            print_continue(o, p_last);
             job->interrupted = 1;
             rc = 0;
             goto done;

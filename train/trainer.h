@@ -16,6 +16,9 @@ typedef struct {
     const char *export_path;
     int progress;         /* live progress bar on stderr */
     long max_steps;       /* > 0: stop (resumably) once this many batches were trained in total */
+    const char *const *sets; /* the --set KEY=VALUE options, repeated in "continue with" hints */
+    int n_sets;
+    long long seed;       /* --seed, -1 if not given */
 } ferc_train_opts;
 
 /* Runs what the options ask for; prints progress on stderr and results on
