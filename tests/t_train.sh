@@ -135,12 +135,14 @@ else
     bad outputs "$(cat "$T/a/fold1/history.csv")"
 fi
 
-# fine-tuning: --init loads the tensors that match by name and shape, a new
-# classifier head (2 classes instead of 3) is initialised, and the frozen first
-# conv layer (model.freeze = 1) and its BN do not change during training
+# fine-tuning: --init loads the tensors that match by name and shape, the
+# classifier (2 classes instead of 3) keeps the rows of the classes both have
+# (the log names the mapping), and the frozen first conv layer (model.freeze = 1)
+# and its BN do not change during training
 sed 's/^classes = anger, happy, surprise/classes = anger, happy\naliases = surprise=happy/; s/^\[model\]/[model]\nfreeze = 1/' "$T/synth.ini" >"$T/ft.ini"
 TR "$T/ft.ini" --init "$T/a/fold1/model.h5" --fold 1 --out "$T/ft" >/dev/null 2>"$T/ft.log"; rc=$?
 if (( rc == 0 )) && grep -q "initialised .* tensors from" "$T/ft.log" &&
+   grep -q "classifier fc2 mapped by class name: anger happy, surprise dropped" "$T/ft.log" &&
    $PY - "$T/a/fold1/model.h5" "$T/ft/fold1/last.h5" <<'PYEOF'
 import sys, h5py, numpy as np
 a, b = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
@@ -150,7 +152,7 @@ for n in frozen:
     assert np.array_equal(a[n][()], b[n][()]), n + " changed although frozen"
 assert not np.array_equal(a["params/conv2_1/kernel"][()], b["params/conv2_1/kernel"][()]), "conv2_1 did not train"
 assert b["params/fc2/kernel"].shape[0] == 2, "new head has the wrong shape"
-print("frozen layers unchanged, others trained, head re-initialised")
+print("frozen layers unchanged, others trained, head mapped by class")
 PYEOF
 then ok finetune_init_freeze; else bad finetune_init_freeze "rc=$rc" "$(tail -8 "$T/ft.log")"; fi
 
