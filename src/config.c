@@ -742,6 +742,33 @@ static void cfg_value(cfg_buf *s, const ferc_config *c, const cfg_bases *b, cons
     }
 }
 
+int ferc_config_diff(const ferc_config *now, const ferc_config *was, ferc_config_diff_fn fn, void *ctx, ferc_err *e)
+{
+    cfg_bases bn, bw;
+    if (cfg_recover_bases(now, &bn, e) < 0 || cfg_recover_bases(was, &bw, e) < 0) return -1;
+    cfg_buf a = {0}, b = {0};
+    char key[96];
+    int n = 0;
+    for (int i = 0; i < CFG_N_KEYS; i++) {
+        const cfg_key *k = &cfg_keys[i];
+        a.n = b.n = 0;
+        cfg_printf(&a, "%s", ""), cfg_printf(&b, "%s", ""); /* "" for an empty value */
+        cfg_value(&a, now, &bn, k);
+        cfg_value(&b, was, &bw, k);
+        if (a.oom || b.oom) {
+            free(a.p), free(b.p);
+            return ferc_errf(e, "config: out of memory comparing configurations");
+        }
+        if (strcmp(a.p, b.p)) {
+            snprintf(key, sizeof key, "%s.%s", k->sec, k->key);
+            if (fn) fn(ctx, key, a.p, b.p);
+            n++;
+        }
+    }
+    free(a.p), free(b.p);
+    return n;
+}
+
 int ferc_config_render(ferc_config *c, ferc_err *e)
 {
     if (c->n_blocks < 0 || c->n_blocks > FERC_MAX_BLOCKS || c->n_fc < 0 || c->n_fc > FERC_MAX_FC)

@@ -115,6 +115,11 @@ int ferc_config_parse(ferc_config *c, const char *text, const char *name, ferc_l
 int ferc_config_set(ferc_config *c, const char *key, const char *value, ferc_err *e);
 /* Rebuilds c->text from the struct. */
 int ferc_config_render(ferc_config *c, ferc_err *e);
+/* Calls fn(ctx, "section.key", value in now, value in was) for every key whose
+ * value differs (values as the rendered INI text gives them); returns how many
+ * differ, or -1 with e set. */
+typedef void (*ferc_config_diff_fn)(void *ctx, const char *key, const char *now, const char *was);
+int ferc_config_diff(const ferc_config *now, const ferc_config *was, ferc_config_diff_fn fn, void *ctx, ferc_err *e);
 /* Class index of a folder name through aliases and exact class names, or -1. */
 int ferc_config_class_of(const ferc_config *c, const char *folder);
 void ferc_config_free(ferc_config *c);

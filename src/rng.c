@@ -43,10 +43,13 @@ float ferc_rng_uniform(ferc_rng *r)
     return (float)(ferc_rng_u64(r) >> 40) * (1.0f / 16777216.0f);
 }
 
+/* Uniform in (0, 1], 53 bits: safe to take the log of. */
+static double open01(ferc_rng *r) { return ((double)(ferc_rng_u64(r) >> 11) + 1.0) * (1.0 / 9007199254740993.0); }
+
 float ferc_rng_normal(ferc_rng *r)
 {
     /* Box-Muller; one value per call keeps the state simple to checkpoint. */
-    double u1 = ((double)(ferc_rng_u64(r) >> 11) + 1.0) * (1.0 / 9007199254740993.0);
+    double u1 = open01(r);
     double u2 = (double)(ferc_rng_u64(r) >> 11) * (1.0 / 9007199254740992.0);
     return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
 }
@@ -56,8 +59,7 @@ float ferc_rng_gamma(ferc_rng *r, float a)
     /* Marsaglia and Tsang (2000); for a < 1, Gamma(a) = Gamma(a + 1) * U^(1/a). */
     double boost = 1.0;
     if (a < 1.0f) {
-        double u = ((double)(ferc_rng_u64(r) >> 11) + 1.0) * (1.0 / 9007199254740993.0);
-        boost = pow(u, 1.0 / a);
+        boost = pow(open01(r), 1.0 / a);
         a += 1.0f;
     }
     const double d = a - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * d);
@@ -65,8 +67,7 @@ float ferc_rng_gamma(ferc_rng *r, float a)
         double z = ferc_rng_normal(r), v = 1.0 + c * z;
         if (v <= 0.0) continue;
         v = v * v * v;
-        double u = ((double)(ferc_rng_u64(r) >> 11) + 1.0) * (1.0 / 9007199254740993.0);
-        if (log(u) < 0.5 * z * z + d - d * v + d * log(v)) return (float)(d * v * boost);
+        if (log(open01(r)) < 0.5 * z * z + d - d * v + d * log(v)) return (float)(d * v * boost);
     }
 }
 

@@ -560,6 +560,36 @@ static int test_set(void)
 
 /* ---- folder -> class ------------------------------------------------------------- */
 
+/* ferc_config_diff names exactly the keys whose values differ, with both values. */
+typedef struct {
+    int n;
+    char seen[4][160];
+} diff_rec;
+static void diff_cb(void *ctx, const char *key, const char *now, const char *was)
+{
+    diff_rec *d = ctx;
+    if (d->n < 4) snprintf(d->seen[d->n], sizeof d->seen[0], "%s|%s|%s", key, now, was);
+    d->n++;
+}
+
+static int test_diff(void)
+{
+    ferc_config a, b;
+    ferc_err e;
+    CHECKF(ferc_config_parse(&a, k_min, "a", NULL, NULL, &e) == 0, "%s", e.msg);
+    CHECKF(ferc_config_parse(&b, k_min, "a", NULL, NULL, &e) == 0, "%s", e.msg); /* same name: output.name */
+    diff_rec d = {0};
+    CHECK(ferc_config_diff(&a, &b, diff_cb, &d, &e) == 0 && d.n == 0);
+    CHECK(ferc_config_set(&a, "train.mixup", "0.4", &e) == 0);
+    CHECK(ferc_config_set(&b, "model.fc", "32,16", &e) == 0);
+    CHECK(ferc_config_diff(&a, &b, diff_cb, &d, &e) == 2 && d.n == 2);
+    CHECK(!strcmp(d.seen[0], "model.fc|512,512|32,16") || !strcmp(d.seen[1], "model.fc|512,512|32,16"));
+    CHECK(!strcmp(d.seen[0], "train.mixup|0.4|0") || !strcmp(d.seen[1], "train.mixup|0.4|0"));
+    ferc_config_free(&a);
+    ferc_config_free(&b);
+    return 0;
+}
+
 static int test_class_of(void)
 {
     ferc_config c;
@@ -606,6 +636,7 @@ int main(void)
     RUN(test_missing);
     RUN(test_roundtrip);
     RUN(test_set);
+    RUN(test_diff);
     RUN(test_class_of);
     for (int i = 0; i < g_files; i++) {
         char path[128];

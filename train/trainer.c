@@ -162,54 +162,18 @@ static void print_continue(const ferc_train_opts *o, const char *ckpt)
 }
 
 /* On --resume: names every key whose value differs from the run stored in
- * ckpt (both sides are rendered configs, one "key = value" line per key), so
- * that a resume without the original --set options is not silent. */
+ * ckpt, so that a resume without the original --set options is not silent. */
+static void note_change(void *ctx, const char *key, const char *now, const char *was)
+{
+    fprintf(stderr, "train: note: %s is now '%s'; the run in %s had '%s'\n", key, now, (const char *)ctx, was);
+}
+
 static void note_config_changes(const char *ckpt, const ferc_config *cfg)
 {
     ferc_config old;
     ferc_err e;
     memset(&old, 0, sizeof old);
-    if (!cfg->text || ferc_ckpt_read_config(ckpt, &old, &e) || !old.text) {
-        ferc_config_free(&old);
-        return;
-    }
-    int changed = 0;
-    char sec[64] = "";
-    for (const char *p = cfg->text; *p;) {
-        const char *eol = strchr(p, '\n');
-        size_t n = eol ? (size_t)(eol - p) : strlen(p);
-        if (n > 2 && p[0] == '[' && p[n - 1] == ']' && n - 2 < sizeof sec) {
-            memcpy(sec, p + 1, n - 2), sec[n - 2] = 0;
-        } else if (n && p[0] != ';' && p[0] != '[') {
-            /* the key's line in the stored config, same section ("key = value") */
-            const char *eq = memchr(p, '=', n);
-            size_t klen = eq ? (size_t)(eq - p) : n; /* "key " */
-            const char *q = old.text, *hit = NULL;
-            size_t hn = 0;
-            char osec[64] = "";
-            while (*q && !hit) {
-                const char *qe = strchr(q, '\n');
-                size_t m = qe ? (size_t)(qe - q) : strlen(q);
-                if (m > 2 && q[0] == '[' && q[m - 1] == ']' && m - 2 < sizeof osec)
-                    memcpy(osec, q + 1, m - 2), osec[m - 2] = 0;
-                else if (m >= klen && !memcmp(p, q, klen) && (m == klen || q[klen] == '=') && !strcmp(sec, osec))
-                    hit = q, hn = m;
-                q = qe ? qe + 1 : q + m;
-            }
-            if (!hit || hn != n || memcmp(hit, p, n)) {
-                /* values: what follows "= " on each side */
-                const char *nv = eq ? eq + 1 + (eq + 1 < p + n && eq[1] == ' ') : p + n;
-                const char *oeq = hit ? memchr(hit, '=', hn) : NULL;
-                const char *ov = oeq ? oeq + 1 + (oeq + 1 < hit + hn && oeq[1] == ' ') : NULL;
-                while (klen && p[klen - 1] == ' ') klen--;
-                fprintf(stderr, "train: note: %s.%.*s is now '%.*s'; the run in %s had '%.*s'\n", sec, (int)klen, p,
-                        (int)(p + n - nv), nv, ckpt, ov ? (int)(hit + hn - ov) : 9, ov ? ov : "(not set)");
-                changed++;
-            }
-        }
-        p = eol ? eol + 1 : p + n;
-    }
-    if (changed)
+    if (!ferc_ckpt_read_config(ckpt, &old, &e) && ferc_config_diff(cfg, &old, note_change, (void *)ckpt, &e) > 0)
         fprintf(stderr, "HINT: to continue the same run, resume with the config and --set options it started "
                         "with (stored in the checkpoint's \"config\" attribute)\n");
     ferc_config_free(&old);
