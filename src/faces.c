@@ -290,7 +290,20 @@ int ferc_faces_analyze(ferc_faces *f, const ferc_image *frame, int video, ferc_f
         ferc_faces_crop(&g, boxes[i], f->o.crop, S, f->crop);
         ferc_normalize(f->crop, S, f->cfg.mean, f->cfg.std, f->x + (size_t)i * S * S);
     }
-    if (nb) ferc_predict(&f->net, f->x, nb, f->probs, NULL);
+    /* A single face runs on this thread alone: one image is one sgemm per
+     * layer, too small to split, and a second thread only adds fork/join
+     * waits, which grow to tens of ms when another process holds a core.
+     * Two or more faces keep all threads (one image per thread). OpenBLAS's
+     * OpenMP build reads the caller's omp_get_max_threads(), so this also
+     * keeps BLAS on one thread. */
+    if (nb == 1) {
+        int nt = omp_get_max_threads();
+        omp_set_num_threads(1);
+        ferc_predict(&f->net, f->x, nb, f->probs, NULL);
+        omp_set_num_threads(nt);
+    } else if (nb) {
+        ferc_predict(&f->net, f->x, nb, f->probs, NULL);
+    }
     double t2 = now_ms();
     f->t.classify = t2 - t1;
     /* track and smooth */
