@@ -35,6 +35,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "half.h"
+
 #define CKPT_FORMAT "ferc-checkpoint"
 #define CKPT_NAME 256        /* longest object path we build ("/optim/m/" + tensor name) */
 #define CKPT_UB 512          /* user block size: HDF5 data starts here */
@@ -229,23 +231,58 @@ static int ckpt_put_i64(const char *path, ferc_err *e, hid_t loc, const char *ob
     return ckpt_put_attr(path, e, loc, obj, name, H5T_STD_I64LE, H5T_NATIVE_INT64, -1, &v);
 }
 
-/* Writes a float32 dataset `name` (absolute, intermediate groups created). */
-static int ckpt_put_dset(const char *path, ferc_err *e, hid_t f, hid_t lcpl, const char *name, int ndim,
-                         const hsize_t *dims, const float *data)
+/* IEEE binary16, little-endian, as h5py defines it (numpy float16). */
+static hid_t ckpt_f16_type(void)
 {
-    hid_t sp = -1, d = -1;
+    hid_t t = H5Tcopy(H5T_IEEE_F32LE);
+    if (t < 0) return -1;
+    if (H5Tset_fields(t, 15, 10, 5, 0, 10) < 0 || H5Tset_size(t, 2) < 0 || H5Tset_ebias(t, 15) < 0) {
+        H5Tclose(t);
+        return -1;
+    }
+    return t;
+}
+
+/* Writes a float dataset `name` (absolute, intermediate groups created):
+ * float32, or with half binary16 rounded to nearest (ferc_half_from_float;
+ * a value beyond binary16's range or not finite is refused, naming it). */
+static int ckpt_put_dset(const char *path, ferc_err *e, hid_t f, hid_t lcpl, const char *name, int ndim,
+                         const hsize_t *dims, const float *data, int half)
+{
+    hid_t sp = -1, d = -1, ft = -1;
+    uint16_t *h = NULL;
     int rc = -1;
     size_t n = 1;
     for (int i = 0; i < ndim; i++) n *= (size_t)dims[i];
+    if (half) {
+        if (!(h = malloc((n ? n : 1) * sizeof *h))) {
+            ferc_errf(e, "%s: out of memory for %s", path, name);
+            goto done;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (!(data[i] >= -FERC_HALF_MAX && data[i] <= FERC_HALF_MAX)) {
+                ferc_errf(e, "%s: cannot store %s in float16: element %zu is %g (float16 holds at most %g)", path,
+                          name, i, (double)data[i], (double)FERC_HALF_MAX);
+                goto done;
+            }
+            h[i] = ferc_half_from_float(data[i]);
+        }
+        if ((ft = ckpt_f16_type()) < 0) {
+            ckpt_h5err(e, "%s: cannot make the float16 type for %s", path, name);
+            goto done;
+        }
+    }
     if ((sp = H5Screate_simple(ndim, dims, NULL)) < 0) {
         ckpt_h5err(e, "%s: cannot make a dataspace for %s", path, name);
         goto done;
     }
-    if ((d = H5Dcreate2(f, name, H5T_IEEE_F32LE, sp, lcpl, H5P_DEFAULT, H5P_DEFAULT)) < 0) {
+    if ((d = H5Dcreate2(f, name, half ? ft : H5T_IEEE_F32LE, sp, lcpl, H5P_DEFAULT, H5P_DEFAULT)) < 0) {
         ckpt_h5err(e, "%s: cannot create %s", path, name);
         goto done;
     }
-    if (n > 0 && H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
+    /* the float16 bits go out as they are (memory type = file type) */
+    if (n > 0 && (half ? H5Dwrite(d, ft, H5S_ALL, H5S_ALL, H5P_DEFAULT, h)
+                       : H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data)) < 0) {
         ckpt_h5err(e, "%s: cannot write %s", path, name);
         goto done;
     }
@@ -253,6 +290,8 @@ static int ckpt_put_dset(const char *path, ferc_err *e, hid_t f, hid_t lcpl, con
 done:
     if (d >= 0 && H5Dclose(d) < 0 && rc == 0) rc = ckpt_h5err(e, "%s: cannot write %s", path, name);
     if (sp >= 0) H5Sclose(sp);
+    if (ft >= 0) H5Tclose(ft);
+    free(h);
     return rc;
 }
 
@@ -300,7 +339,7 @@ static int ckpt_write_root(const char *path, ferc_err *e, hid_t root, const ferc
 }
 
 static int ckpt_write_tensors(const char *path, ferc_err *e, hid_t f, hid_t lcpl, const ferc_net *net,
-                              const ferc_optim *opt, int export_only)
+                              const ferc_optim *opt, int export_only, int half)
 {
     char name[CKPT_NAME];
     hsize_t dims[4];
@@ -310,7 +349,7 @@ static int ckpt_write_tensors(const char *path, ferc_err *e, hid_t f, hid_t lcpl
         const ferc_tensor *t = &net->tensors[i];
         snprintf(name, sizeof name, "/%s/%s", t->is_buffer ? "buffers" : "params", t->name);
         int nd = ckpt_tensor_dims(t, dims);
-        if (ckpt_put_dset(path, e, f, lcpl, name, nd, dims, ckpt_arena(net, t)) < 0) return -1;
+        if (ckpt_put_dset(path, e, f, lcpl, name, nd, dims, ckpt_arena(net, t), half) < 0) return -1;
     }
     if (export_only || !opt) return 0;
     hid_t g = -1;
@@ -328,7 +367,7 @@ static int ckpt_write_tensors(const char *path, ferc_err *e, hid_t f, hid_t lcpl
             if (t->is_buffer) continue;
             snprintf(name, sizeof name, "/optim/%c/%s", s ? 'v' : 'm', t->name);
             int nd = ckpt_tensor_dims(t, dims);
-            if (ckpt_put_dset(path, e, f, lcpl, name, nd, dims, arena + t->off) < 0) return -1;
+            if (ckpt_put_dset(path, e, f, lcpl, name, nd, dims, arena + t->off, 0) < 0) return -1;
         }
     }
     return 0;
@@ -337,7 +376,7 @@ static int ckpt_write_tensors(const char *path, ferc_err *e, hid_t f, hid_t lcpl
 static int ckpt_write_history(const char *path, ferc_err *e, hid_t f, hid_t lcpl, const ferc_train_state *st)
 {
     hsize_t dims[2] = {(hsize_t)(st->n_hist > 0 ? st->n_hist : 0), FERC_HIST_COLS};
-    if (ckpt_put_dset(path, e, f, lcpl, "/history", 2, dims, st->hist) < 0) return -1;
+    if (ckpt_put_dset(path, e, f, lcpl, "/history", 2, dims, st->hist, 0) < 0) return -1;
     hid_t d = H5Dopen2(f, "/history", H5P_DEFAULT);
     if (d < 0) return ckpt_h5err(e, "%s: cannot open /history", path);
     int rc = ckpt_put_attr(path, e, d, "/history", "columns", -1, -1, FERC_HIST_COLS, ckpt_hist_columns);
@@ -347,8 +386,9 @@ static int ckpt_write_history(const char *path, ferc_err *e, hid_t f, hid_t lcpl
 
 /* Writes the whole checkpoint to tmp (messages name the user's path). */
 static int ckpt_write_file(const char *tmp, const char *path, const ferc_net *net, const ferc_config *cfg,
-                           const ferc_optim *opt, const ferc_train_state *st, int export_only, ferc_err *e)
+                           const ferc_optim *opt, const ferc_train_state *st, int flags, ferc_err *e)
 {
+    const int export_only = flags & FERC_CKPT_EXPORT, half = (flags & FERC_CKPT_HALF) != 0;
     hid_t fapl = -1, fcpl = -1, lcpl = -1, f = -1, root = -1;
     int rc = -1;
     if ((fapl = ckpt_fapl()) < 0 || (fcpl = H5Pcreate(H5P_FILE_CREATE)) < 0 ||
@@ -367,7 +407,7 @@ static int ckpt_write_file(const char *tmp, const char *path, const ferc_net *ne
         goto done;
     }
     if (ckpt_write_root(path, e, root, net, cfg, st, export_only) < 0 ||
-        ckpt_write_tensors(path, e, f, lcpl, net, opt, export_only) < 0 ||
+        ckpt_write_tensors(path, e, f, lcpl, net, opt, export_only, half) < 0 ||
         (st && ckpt_write_history(path, e, f, lcpl, st) < 0))
         goto done;
     rc = 0;
@@ -532,10 +572,14 @@ int ferc_ckpt_seal(const char *path, ferc_err *e)
 }
 
 int ferc_ckpt_save(const char *path, const ferc_net *net, const ferc_config *cfg, const ferc_optim *opt,
-                   const ferc_train_state *st, int export_only, ferc_err *e)
+                   const ferc_train_state *st, int flags, ferc_err *e)
 {
     ckpt_quiet();
+    const int export_only = flags & FERC_CKPT_EXPORT;
     if (!path || !path[0]) return ferc_errf(e, "checkpoint: empty path");
+    if ((flags & FERC_CKPT_HALF) && !export_only)
+        return ferc_errf(e, "%s: cannot save: float16 is for inference exports only (training resumes exactly "
+                            "from float32)", path);
     if (ckpt_check_net(path, net, "save", e) < 0) return -1;
     if (!cfg || !cfg->text) return ferc_errf(e, "%s: cannot save: the configuration has no text", path);
     if (!export_only && opt) {
@@ -561,7 +605,7 @@ int ferc_ckpt_save(const char *path, const ferc_net *net, const ferc_config *cfg
         return -1;
     }
     close(fd);
-    int rc = ckpt_write_file(tmp, path, net, cfg, opt, st, export_only, e);
+    int rc = ckpt_write_file(tmp, path, net, cfg, opt, st, flags, e);
     if (rc == 0) rc = ckpt_seal_file(tmp, path, e);
     if (rc == 0 && rename(tmp, path) != 0)
         rc = ferc_errf(e, "%s: cannot rename %s onto it: %s", path, tmp, strerror(errno));

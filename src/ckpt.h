@@ -7,6 +7,8 @@
  *     global_step, fold, folds, seed, created (ISO time)
  *   /params/<tensor name>    float32 datasets, e.g. /params/conv1_1/kernel [out,in,kh,kw]
  *   /buffers/<tensor name>   e.g. /buffers/bn1_1/running_mean
+ *                            (an export saved with FERC_CKPT_HALF stores both as IEEE
+ *                            binary16, h5py's float16; readers convert to float)
  *   /optim/m/<name>, /optim/v/<name>, attrs kind, t      ("train" only)
  *   /history                 float32 [epochs, FERC_HIST_COLS] with a "columns" attribute
  *                            (written whenever st is given, exports included)
@@ -43,10 +45,14 @@ typedef struct {
     float *hist;            /* n_hist * FERC_HIST_COLS, malloc'ed */
 } ferc_train_state;
 
-/* Saves a training checkpoint (opt and st may be NULL) or, with export_only,
- * an inference export (params + buffers + config + classes, no optimiser). */
+/* ferc_ckpt_save flags */
+#define FERC_CKPT_EXPORT 1 /* an inference export: params + buffers + config + classes, no optimiser */
+#define FERC_CKPT_HALF 2   /* with EXPORT: params and buffers as float16 (half the size; values rounded
+                              to nearest even, a value beyond +-65504 is an error) */
+/* Saves a training checkpoint (flags 0; opt and st may be NULL) or an
+ * inference export (FERC_CKPT_EXPORT, optionally | FERC_CKPT_HALF). */
 int ferc_ckpt_save(const char *path, const ferc_net *net, const ferc_config *cfg,
-                   const ferc_optim *opt, const ferc_train_state *st, int export_only, ferc_err *e);
+                   const ferc_optim *opt, const ferc_train_state *st, int flags, ferc_err *e);
 /* Reads the stored config (so the caller can build the matching net). */
 int ferc_ckpt_read_config(const char *path, ferc_config *cfg, ferc_err *e);
 /* Loads params/buffers (and optimiser state and train state when given and present)

@@ -126,6 +126,7 @@ static const cfg_key cfg_keys[] = {
 
     K_STR("output", "dir", out_dir, F_NONEMPTY, "checkpoints"),
     K_STR("output", "name", name, F_NONEMPTY | F_NOSLASH, "config"), /* load: the file's stem */
+    K_IDX("output", "export_dtype", export_half, "float32|float16", "float32"),
 };
 #define CFG_N_KEYS ((int)(sizeof cfg_keys / sizeof cfg_keys[0]))
 

@@ -94,6 +94,7 @@ typedef struct {
     /* [output] */
     char out_dir[FERC_PATH];
     char name[FERC_NAME];
+    int export_half;                   /* output.export_dtype: 0 float32, 1 float16 exports (model.h5, --export) */
 
     /* The resolved configuration as INI text (every key, defaults included),
      * stored in checkpoints so a run can be reproduced from them. */

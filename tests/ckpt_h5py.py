@@ -1,13 +1,16 @@
 #!/usr/bin/python3
 """Reads a ferc checkpoint with h5py alone (no ferc code) and checks its layout.
 
-usage: ckpt_h5py.py CHECKPOINT [train|export]
+usage: ckpt_h5py.py CHECKPOINT [train|export [TWIN]]
 
 Prints the root attributes and every dataset with its shape, then asserts the
 documented layout (src/ckpt.h), including the seal: a 512-byte user block
 "ferc-checkpoint\nsize N\ncrc32 X\n" where X is zlib.crc32 of bytes [512, N). Exit status 0 when the layout holds; an
 AssertionError names the first violation otherwise. The optional second
-argument also checks the kind and whether /optim is present.
+argument also checks the kind and whether /optim is present. With TWIN (the
+same network saved as a float32 export), CHECKPOINT must be its float16
+export: every /params and /buffers value bit for bit numpy's float16 rounding
+of the twin's.
 """
 import os
 import sys
@@ -42,6 +45,7 @@ def main(argv):
         return 2
     path = argv[1]
     want_kind = argv[2] if len(argv) > 2 else None
+    twin = argv[3] if len(argv) > 3 else None
     print(f"{path}:")
     check_seal(path)
     with h5py.File(path, "r") as f:
@@ -76,8 +80,11 @@ def main(argv):
         assert isinstance(a["created"], str), a["created"]
 
         assert isinstance(f["params"], h5py.Group) and isinstance(f["buffers"], h5py.Group)
+        # exports may store params and buffers as float16 (FERC_CKPT_HALF)
+        wdt = np.dtype(np.float16) if a["kind"] == "export" and \
+            f["params/conv1_1/kernel"].dtype == np.float16 else np.dtype(np.float32)
         k = f["params/conv1_1/kernel"]
-        assert k.ndim == 4 and k.dtype == np.float32, (k.shape, k.dtype)
+        assert k.ndim == 4 and k.dtype == wdt, (k.shape, k.dtype)
         assert k.shape[1] == int(a["channels"]), (k.shape, a["channels"])
         fcs = sorted(n for n, _ in datasets
                      if n.startswith("params/fc") and n.endswith("/kernel"))
@@ -85,7 +92,10 @@ def main(argv):
         last = f[fcs[-1]]
         assert last.shape[0] == len(classes), (fcs[-1], last.shape, classes)
         for name, d in datasets:
-            if name.startswith(("params/", "buffers/", "optim/")):
+            if name.startswith(("params/", "buffers/")):
+                assert d.dtype == wdt, (name, d.dtype, wdt)
+                assert np.all(np.isfinite(d[()])), name
+            if name.startswith("optim/"):
                 assert d.dtype == np.float32, (name, d.dtype)
                 assert np.all(np.isfinite(d[()])), name
 
@@ -103,6 +113,21 @@ def main(argv):
             h = f["history"]
             assert h.ndim == 2 and h.shape[1] == len(HIST_COLUMNS), h.shape
             assert list(h.attrs["columns"]) == HIST_COLUMNS, h.attrs["columns"]
+            assert h.dtype == np.float32, h.dtype
+        if twin:
+            assert wdt == np.float16, "TWIN given but the weights are not float16"
+            n = 0
+            with h5py.File(twin, "r") as t:
+                for name, d in datasets:
+                    if name.startswith(("params/", "buffers/")):
+                        ref = t[name][()]
+                        assert ref.dtype == np.float32, (twin, name, ref.dtype)
+                        want = ref.astype(np.float16).view(np.uint16)
+                        got = d[()].view(np.uint16)
+                        assert np.array_equal(got, want), \
+                            (name, int((got != want).sum()), "values differ from numpy's rounding")
+                        n += ref.size
+            print(f"  {n} values: numpy's float16 rounding of {twin}")
     print(f"{path}: layout ok")
     return 0
 

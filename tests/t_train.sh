@@ -135,6 +135,23 @@ else
     bad outputs "$(cat "$T/a/fold1/history.csv")"
 fi
 
+# float16 exports: output.export_dtype = float16 writes model.h5 and --export
+# as float16, numpy's rounding of the float32 run's model (same seed: the
+# training is the same); ./train --half turns that float32 export into the
+# same file; bin/eval reads it; a missing input is named
+TR "$T/synth.ini" --fold 1 --out "$T/h" --set output.export_dtype=float16 --export "$T/h.h5" >/dev/null 2>"$T/h.log"
+"$BIN/train" --half "$T/a/fold1/model.h5" "$T/conv.h5" >"$T/conv.log" 2>&1; rc=$?
+if (( rc == 0 )) && grep -q "float16 weights" "$T/conv.log" &&
+   $PY tests/ckpt_h5py.py "$T/h/fold1/model.h5" export "$T/a/fold1/model.h5" >/dev/null &&
+   r=$(same_ckpt "$T/h/fold1/model.h5" "$T/conv.h5") && r=$(same_ckpt "$T/h.h5" "$T/conv.h5") &&
+   "$BIN/eval" "$T/conv.h5" --data "$T/synth" --quiet >/dev/null 2>&1; then
+    ok export_float16
+else
+    bad export_float16 "rc=$rc" "$(cat "$T/conv.log")" "${r:-}" "$(tail -3 "$T/h.log")"
+fi
+out=$("$BIN/train" --half "$T/nothing.h5" "$T/x.h5" 2>&1); rc=$?
+if (( rc != 0 )) && grep -q "$T/nothing.h5" <<<"$out" && [[ ! -e $T/x.h5 ]]; then ok half_missing_input; else bad half_missing_input "rc=$rc" "$out"; fi
+
 # fine-tuning: --init loads the tensors that match by name and shape, the
 # classifier (2 classes instead of 3) keeps the rows of the classes both have
 # (the log names the mapping), and the frozen first conv layer (model.freeze = 1)

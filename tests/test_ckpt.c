@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "ckpt.h"
+#include "half.h"
 #include "test.h"
 
 /* ---- fixtures ----------------------------------------------------------- */
@@ -286,6 +287,70 @@ static int test_export(void)
     ferc_train_state_free(&st);
     free_opt(&o);
     free_net(&b);
+    return 0;
+}
+
+/* Values float16 cannot hold exactly (and a few it can), for the float16
+ * export tests: params[i] = sin(i) * 3 + i * 1e-5, buffers tiny and large. */
+static void awkward_values(ferc_net *n)
+{
+    for (size_t i = 0; i < n->n_params; i++) n->params[i] = sinf((float)i) * 3.0f + (float)i * 1e-5f;
+    for (size_t i = 0; i < n->n_buffers; i++) n->buffers[i] = (i % 2 ? 1e-6f : 3000.3f) * (float)(i + 1);
+}
+
+/* A float16 export: stored as 2-byte floats, read back as exactly the
+ * rounded values; refused for training checkpoints and for values beyond
+ * float16's range, leaving nothing behind. */
+static int test_export_half(void)
+{
+    char p[512], q[512];
+    ferc_err e = {""};
+    ferc_config *cfg = make_cfg();
+    ferc_net a, b;
+    ferc_train_state st;
+    make_net(&a, base_specs, N_BASE, 1.0f);
+    awkward_values(&a);
+    make_state(&st);
+    tpath(p, sizeof p, "half.h5");
+    CHECKF(ferc_ckpt_save(p, &a, cfg, NULL, &st, FERC_CKPT_EXPORT | FERC_CKPT_HALF, &e) == 0, "%s", e.msg);
+    hid_t f = H5Fopen(p, H5F_ACC_RDONLY, H5P_DEFAULT);
+    CHECK(f >= 0);
+    if (f >= 0) {
+        hid_t d = H5Dopen2(f, "/params/conv1_1/kernel", H5P_DEFAULT), t = H5Dget_type(d);
+        CHECK(H5Tget_class(t) == H5T_FLOAT && H5Tget_size(t) == 2);
+        H5Tclose(t), H5Dclose(d);
+        d = H5Dopen2(f, "/history", H5P_DEFAULT), t = H5Dget_type(d);
+        CHECK(H5Tget_size(t) == 4); /* the history stays float32 */
+        H5Tclose(t), H5Dclose(d);
+        H5Fclose(f);
+    }
+    make_net(&b, base_specs, N_BASE, 0);
+    ferc_train_state sb;
+    CHECKF(ferc_ckpt_load(p, &b, NULL, &sb, &e) == 0, "%s", e.msg);
+    int same = 1, changed = 0;
+    for (size_t i = 0; i < a.n_params; i++) {
+        float want = ferc_half_to_float(ferc_half_from_float(a.params[i]));
+        same &= b.params[i] == want;
+        changed += b.params[i] != a.params[i];
+    }
+    for (size_t i = 0; i < a.n_buffers; i++) same &= b.buffers[i] == ferc_half_to_float(ferc_half_from_float(a.buffers[i]));
+    CHECK(same && changed > 0);
+    CHECK(sb.n_hist == 7 && !memcmp(sb.hist, st.hist, 7 * FERC_HIST_COLS * sizeof(float)));
+    ferc_train_state_free(&sb);
+    /* float16 training checkpoints would not resume exactly: refused */
+    tpath(q, sizeof q, "half-train.h5");
+    CHECK(ferc_ckpt_save(q, &a, cfg, NULL, &st, FERC_CKPT_HALF, &e) == -1 && contains(e.msg, "exports only"));
+    CHECK(!exists(q) && !tmp_exists(q));
+    /* a value beyond +-65504: refused, naming the tensor and the element */
+    a.buffers[5] = 70000.0f;
+    tpath(q, sizeof q, "half-range.h5");
+    CHECK(ferc_ckpt_save(q, &a, cfg, NULL, &st, FERC_CKPT_EXPORT | FERC_CKPT_HALF, &e) == -1);
+    CHECKF(contains(e.msg, "/buffers/bn1_1/running_var") && contains(e.msg, "element 1 is 70000"), "%s", e.msg);
+    CHECK(!exists(q) && !tmp_exists(q));
+    ferc_train_state_free(&st);
+    free_net(&a);
+    free_net(&b);
+    free_cfg(cfg);
     return 0;
 }
 
@@ -756,9 +821,26 @@ static int test_h5py(void)
     if (!exists(script)) SKIP("%s not found (run this test from the repository root)", script);
     if (save_ref("h5py_train.h5", p, sizeof p, 0) < 0) return 0;
     if (save_ref("h5py_export.h5", q, sizeof q, 1) < 0) return 0;
+    /* a float16 export and its float32 twin with values float16 cannot hold:
+     * h5py must read float16 and every value must be numpy's own rounding */
+    char h[512], t[512];
+    ferc_err e = {""};
+    ferc_config *cfg = make_cfg();
+    ferc_net n;
+    make_net(&n, base_specs, N_BASE, 1.0f);
+    awkward_values(&n);
+    tpath(h, sizeof h, "h5py_half.h5");
+    tpath(t, sizeof t, "h5py_twin.h5");
+    CHECKF(ferc_ckpt_save(h, &n, cfg, NULL, NULL, FERC_CKPT_EXPORT | FERC_CKPT_HALF, &e) == 0 &&
+               ferc_ckpt_save(t, &n, cfg, NULL, NULL, FERC_CKPT_EXPORT, &e) == 0,
+           "%s", e.msg);
+    free_net(&n);
+    free_cfg(cfg);
     /* stdout (the listing) is dropped; a failed assertion shows on stderr */
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s %s train >/dev/null && /usr/bin/python3 %s %s export >/dev/null",
-             script, p, script, q);
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 %s %s train >/dev/null && /usr/bin/python3 %s %s export >/dev/null && "
+             "/usr/bin/python3 %s %s export %s >/dev/null",
+             script, p, script, q, script, h, t);
     int rc = system(cmd);
     CHECKF(rc == 0, "%s exited with %d", cmd, rc);
     return 0;
@@ -774,6 +856,7 @@ int main(void)
     RUN(test_roundtrip);
     RUN(test_train_without_optim_or_state);
     RUN(test_export);
+    RUN(test_export_half);
     RUN(test_read_config);
     RUN(test_shape_mismatch);
     RUN(test_missing_tensor);

@@ -235,14 +235,15 @@ static int test_load_tiny(void)
     CHECK(c.n_fc == 1 && c.fc_width[0] == 32 && c.epochs == 15 && c.batch == 32 && c.dropout == 0.0f);
     CHECK(!strcmp(c.name, "tiny") && !strcmp(c.out_dir, "runs") && c.lr == 0.02f);
     CHECK(c.momentum == 0.9f && c.input_size == 48);
-    /* 50 keys, 12 in the file: one log line for each of the other 38. */
-    CHECKF(l.n == 38, "%d lines", l.n);
+    /* 51 keys, 12 in the file: one log line for each of the other 39. */
+    CHECKF(l.n == 39, "%d lines", l.n);
     for (int i = 0; i < l.n && i < 64; i++) CHECKF(!strncmp(l.line[i], "default: ", 9), "%s", l.line[i]);
     CHECK(logged(&l, "default: train.momentum = 0.9"));
     CHECK(logged(&l, "default: train.weight_decay = 0.0005"));
     CHECK(logged(&l, "default: model.width_mult = 1"));
     CHECK(logged(&l, "default: data.input_size = 48"));
     CHECK(logged(&l, "default: data.subject = prefix"));
+    CHECK(logged(&l, "default: output.export_dtype = float32") && c.export_half == 0);
     CHECK(logged(&l, "default: train.optimizer = sgd"));
     CHECK(logged(&l, "default: output.name = tiny"));
     CHECK(logged(&l, "default: data.val_path = (empty)"));
@@ -361,6 +362,8 @@ static int test_bad_values(void)
 static int test_out_of_range(void)
 {
     EXPECT_ERR("[data]\npath = d\nclasses = a, b\nsubject = folder\n", 4, "data.subject", "none|prefix");
+    EXPECT_ERR("[data]\npath = d\nclasses = a, b\n[output]\nexport_dtype = half\n", 5, "output.export_dtype",
+               "float32|float16");
     EXPECT_ERR("[data]\npath = d\nclasses = a, b\ninput_size = 4\n", 4, "data.input_size", "8..512");
     EXPECT_ERR("[data]\npath = d\nclasses = a, b\ninput_size = 513\n", 4, "data.input_size", NULL);
     EXPECT_ERR("[data]\npath = d\nclasses = a, b\nfolds = -1\n", 4, "data.folds", NULL);
@@ -552,7 +555,7 @@ static int test_set(void)
         CHECKF(same_config(&c, &before), "%s changed", key);
         n_set++;
     }
-    CHECK(n_set == 50);
+    CHECK(n_set == 51);
     free(copy);
     ferc_config_free(&c);
     return 0;

@@ -22,12 +22,17 @@
 #include "model.h"
 #include "net.h"
 #include "optim.h"
+#include "rng.h"
 #include "trainer.h"
 
 static const char *USAGE =
     "usage: ./train CONFIG [options]\n"
+    "       ./train --half IN OUT\n"
     "\n"
     "Trains the network described by CONFIG (an INI file, see configs/ck.ini).\n"
+    "--half rewrites the checkpoint or export IN as an inference export OUT with\n"
+    "float16 weights: half the size, predictions within float16 rounding (new\n"
+    "exports: output.export_dtype = float16).\n"
     "\n"
     "options:\n"
     "  --fold K          train on all folds but K and test on fold K (default: data.fold)\n"
@@ -71,8 +76,50 @@ static int parse_int(const char *s, const char *opt, int *out)
     return 0;
 }
 
+/* ./train --half IN OUT: IN's network, config and history as a float16 export. */
+static int half_export(const char *in, const char *out)
+{
+    ferc_config cfg;
+    ferc_train_state st;
+    ferc_net net;
+    ferc_err e;
+    memset(&net, 0, sizeof net);
+    memset(&st, 0, sizeof st);
+    int rc = 1;
+    if (ferc_ckpt_read_config(in, &cfg, &e)) {
+        fprintf(stderr, "train: %s\n", e.msg);
+        return 1;
+    }
+    ferc_arch arch;
+    ferc_arch_from_config(&arch, &cfg);
+    ferc_rng rng;
+    ferc_rng_seed(&rng, 1);
+    if (ferc_net_init(&net, &arch, &rng, &e) || ferc_ckpt_load(in, &net, NULL, &st, &e) ||
+        ferc_config_set(&cfg, "output.export_dtype", "float16", &e) ||
+        ferc_ckpt_save(out, &net, &cfg, NULL, &st, FERC_CKPT_EXPORT | FERC_CKPT_HALF, &e)) {
+        fprintf(stderr, "train: %s\n", e.msg);
+        goto done;
+    }
+    struct stat a, b;
+    if (!stat(in, &a) && !stat(out, &b))
+        printf("%s (%.1f MB) -> %s (%.1f MB, float16 weights)\n", in, a.st_size / 1e6, out, b.st_size / 1e6);
+    rc = 0;
+done:
+    ferc_net_free(&net);
+    ferc_train_state_free(&st);
+    ferc_config_free(&cfg);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "--half")) {
+        if (argc != 4) {
+            fprintf(stderr, "train: usage: ./train --half IN OUT (see --help)\n");
+            return 2;
+        }
+        return half_export(argv[2], argv[3]);
+    }
     ferc_train_opts o;
     memset(&o, 0, sizeof o);
     o.fold = -1;

@@ -474,8 +474,9 @@ static int run_fold(fold_job *job, int fold, const char *dir)
         fprintf(stderr, "train: %s\n", e.msg);
         goto done;
     }
-    if (ferc_ckpt_save(p_model, &net, cfg, NULL, &st, 1, &e) ||
-        (o->export_path && ferc_ckpt_save(o->export_path, &net, cfg, NULL, &st, 1, &e))) {
+    const int xflags = FERC_CKPT_EXPORT | (cfg->export_half ? FERC_CKPT_HALF : 0);
+    if (ferc_ckpt_save(p_model, &net, cfg, NULL, &st, xflags, &e) ||
+        (o->export_path && ferc_ckpt_save(o->export_path, &net, cfg, NULL, &st, xflags, &e))) {
         fprintf(stderr, "train: %s\n", e.msg);
         goto done;
     }
