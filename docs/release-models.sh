@@ -20,11 +20,14 @@
 #   RUNS    where the fine-tune runs go (runs)
 #   DATA    the datasets folder (datasets)
 #   TRAIN_ARGS  extra bin/train options for every fine-tune, e.g. "--epochs 1"
+#   DTYPE   the exports' weights: float16 (default; half the size, the
+#           10-fold models are float16 too, so what is measured is what ships)
+#           or float32
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SRC=${1:-}
 if [ -z "$SRC" ] || [ "$SRC" = -h ] || [ "$SRC" = --help ]; then
-    sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,/^set /{/^#/p}' "$0" | sed 's/^# \{0,1\}//'
     [ -n "$SRC" ] && exit 0 || exit 2
 fi
 DOCS=${DOCS:-docs}
@@ -32,6 +35,8 @@ CKPTS=${CKPTS:-checkpoints}
 RUNS=${RUNS:-runs}
 DATA=${DATA:-datasets}
 TRAIN_ARGS=${TRAIN_ARGS:-}
+DTYPE=${DTYPE:-float16}
+case $DTYPE in float16|float32) ;; *) echo "release-models: DTYPE must be float16 or float32" >&2; exit 2;; esac
 [ -f "$SRC" ] || { echo "release-models: $SRC: no such file" >&2; exit 1; }
 for d in fer2013/test CK+48 CK+48-neutral; do
     [ -d "$DATA/$d" ] || { echo "release-models: $DATA/$d: missing (make datasets)" >&2; exit 1; }
@@ -41,7 +46,10 @@ step() { echo "== $(date -u +%H:%M:%S) $*" >&2; }
 
 # 1. the FER2013 export and its reports
 FER=$CKPTS/fer2013.h5
-if [ "$(realpath "$SRC")" != "$(realpath -m "$FER")" ]; then
+if [ "$DTYPE" = float16 ]; then
+    step "bin/train --half $SRC $FER"
+    bin/train --half "$SRC" "$FER.new.h5" >&2 && mv "$FER.new.h5" "$FER"
+elif [ "$(realpath "$SRC")" != "$(realpath -m "$FER")" ]; then
     cp "$SRC" "$FER.tmp" && mv "$FER.tmp" "$FER"
 fi
 step "eval $FER on FER2013 PublicTest and CK+48-neutral"
@@ -53,20 +61,20 @@ bin/eval "$FER" --data "$DATA/CK+48-neutral" --json "$DOCS/fer2013-on-ck-neutral
 # 2. the fine-tunes: 10 folds, their report, then the release export
 for c in ck-finetune ck8; do
     out=$RUNS/$c
-    cmd="env -u OPENBLAS_CORETYPE bin/train configs/$c.ini --init $FER --folds all --quiet --out $out $TRAIN_ARGS"
+    cmd="env -u OPENBLAS_CORETYPE bin/train configs/$c.ini --init $FER --folds all --quiet --out $out --set output.export_dtype=$DTYPE $TRAIN_ARGS"
     step "$cmd"
     log=$(mktemp)
     $cmd > "$log"
     {
         echo "\$ ${cmd% }"
         grep -E '^fold [0-9]+:' "$log"
-        sed -n '/^10-fold subject/,/^wall-clock/p' "$log"
+        sed -n '/^[0-9]*-fold subject/,/^wall-clock/p' "$log"
     } > "$DOCS/$c-train.txt"
     rm -f "$log"
     step "eval $out/fold*/model.h5"
     bin/eval "$out"/fold*/model.h5 --png "$DOCS/$c-confusion.png" --json "$DOCS/$c-eval.json" \
         --quiet > "$DOCS/$c-eval.txt"
-    cmd="env -u OPENBLAS_CORETYPE bin/train configs/$c.ini --init $FER --all --quiet --out $out-all --export $CKPTS/$c.h5 $TRAIN_ARGS"
+    cmd="env -u OPENBLAS_CORETYPE bin/train configs/$c.ini --init $FER --all --quiet --out $out-all --export $CKPTS/$c.h5 --set output.export_dtype=$DTYPE $TRAIN_ARGS"
     step "$cmd"
     $cmd >&2   # prints "trained on all N images in M:SS", the card's wall-clock
 done
