@@ -67,6 +67,10 @@ if (( rc != 0 )) && grep -q "$T/nowhere" <<<"$out"; then ok missing_data; else b
 out=$("$BIN/train" "$T/synth.ini" --fold 9 2>&1); rc=$?
 if (( rc != 0 )) && grep -q "out of range" <<<"$out"; then ok fold_range; else bad fold_range "rc=$rc" "$out"; fi
 
+# --resume writes in the checkpoint's folder: --out with it is refused, not ignored
+out=$("$BIN/train" "$T/synth.ini" --resume "$T/any.h5" --out "$T/elsewhere" 2>&1); rc=$?
+if (( rc == 2 )) && grep -q -- "--out" <<<"$out" && [[ ! -e $T/elsewhere ]]; then ok resume_out_refused; else bad resume_out_refused "rc=$rc" "$out"; fi
+
 # uninterrupted reference run
 TR "$T/synth.ini" --fold 1 --out "$T/a" >/dev/null 2>"$T/a.log" || bad run_a "$(tail -5 "$T/a.log")"
 # the same run again: bit-identical (fixed seed and threads)
@@ -92,7 +96,7 @@ if grep -q -- "--set train.mixup=0.4 --set augment.erase=0.5" <<<"$cont" && ! gr
    r=$(same_ckpt "$T/m/fold1/last.h5" "$T/m2/fold1/last.h5"); then ok resume_mixup_erase
 else bad resume_mixup_erase "continue with: $cont" "$r" "$(tail -3 "$T/m2b.log")"; fi
 # resuming without the run's --set options is not silent: it names both keys
-out=$(TR "$T/synth.ini" --resume "$T/m2-stopped.h5" --out "$T/m3" --max-steps 8 2>&1 >/dev/null)
+out=$(TR "$T/synth.ini" --resume "$T/m2-stopped.h5" --max-steps 8 2>&1 >/dev/null)
 if grep -q "train.mixup is now '0'; the run in .* had '0.4'" <<<"$out" &&
    grep -q "augment.erase is now '0'; the run in .* had '0.5'" <<<"$out" &&
    ! grep -q "train.lr" <<<"$out"; then ok resume_names_changed_keys; else bad resume_names_changed_keys "$out"; fi

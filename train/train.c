@@ -40,7 +40,7 @@ static const char *USAGE =
     "  --all             train on all the data (no test fold): the release model\n"
     "  --epochs N        override train.epochs\n"
     "  --resume CKPT     continue a run exactly where CKPT stopped (weights, optimiser,\n"
-    "                    epoch, position within the epoch)\n"
+    "                    epoch, position within the epoch), writing in CKPT's folder\n"
     "  --init CKPT       fine-tune: load the tensors of CKPT whose name and shape match,\n"
     "                    initialise the rest (freeze leading layers with model.freeze)\n"
     "  --out DIR         output directory (default: output.dir/output.name)\n"
@@ -219,6 +219,11 @@ int main(int argc, char **argv)
     }
     if (o.resume && (o.all_folds || o.init)) {
         fprintf(stderr, "train: --resume continues one run; it cannot be combined with --folds all or --init\n");
+        return 2;
+    }
+    if (o.resume && o.out) {
+        fprintf(stderr, "train: --resume continues in the folder of %s; it cannot be combined with --out "
+                        "(copy the checkpoint there first)\n", o.resume);
         return 2;
     }
 
