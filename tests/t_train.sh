@@ -92,7 +92,9 @@ cp "$T/m2/fold1/last.h5" "$T/m2-stopped.h5"
 cont=$(sed -n 's/^ *continue with: bin\/train //p' "$T/m2.log")
 read -r -a cont_args <<<"$cont"
 TR "${cont_args[@]}" >/dev/null 2>"$T/m2b.log"
+# (the log shows each --set after the config's "default:" lines)
 if grep -q -- "--set train.mixup=0.4 --set augment.erase=0.5" <<<"$cont" && ! grep -q "note:" "$T/m2b.log" &&
+   [[ $(grep -n -e "default: train.mixup = 0$" -e "train: --set train.mixup = 0.4" "$T/m2.log" | cut -d: -f2- | tr '\n' '|') == "  default: train.mixup = 0|train: --set train.mixup = 0.4|" ]] &&
    r=$(same_ckpt "$T/m/fold1/last.h5" "$T/m2/fold1/last.h5"); then ok resume_mixup_erase
 else bad resume_mixup_erase "continue with: $cont" "$r" "$(tail -3 "$T/m2b.log")"; fi
 # resuming without the run's --set options is not silent: it names both keys

@@ -244,6 +244,8 @@ int main(int argc, char **argv)
             ferc_config_free(&cfg);
             return 1;
         }
+        /* after the config's "default:" lines, so the log shows what won */
+        fprintf(stderr, "train: --set %s = %s\n", key, eq + 1);
     }
     char buf[64];
     if (o.epochs > 0) {
