@@ -38,6 +38,7 @@ typedef struct {
     const char *path;
     ferc_config cfg;      /* stored config; classes/aliases as the checkpoint's */
     ferc_train_state st;  /* fold, folds, seed, history */
+    int weight_bits;      /* 32, or 16 for a float16 export */
     int k;                /* classes */
     char source[FERC_PATH + 64];   /* "test fold 3 of 10 of datasets/CK+48" or the --data folder */
     ferc_folder_map map;  /* --data: folder -> class */

@@ -122,7 +122,9 @@ static void print_source(FILE *f, const eval_opts *o, const eval_run *r)
 {
     fprintf(f, "checkpoint %s: epoch %d", r->path, r->st.epoch);
     if (r->st.folds > 1) fprintf(f, ", fold %d of %d", r->st.fold, r->st.folds);
-    fprintf(f, ", seed %llu\n", (unsigned long long)r->cfg.seed);
+    fprintf(f, ", seed %llu", (unsigned long long)r->cfg.seed);
+    if (r->weight_bits == 16) fprintf(f, ", float16 weights");
+    fprintf(f, "\n");
     fprintf(f, "  data: %s: %d images, %.2fs (%.0f img/s", r->source, r->n, r->infer_s,
             r->infer_s > 0 ? r->n / r->infer_s : 0.0);
     if (o->tta) fprintf(f, ", %d views each", ferc_tta_views(o->tta));
@@ -353,8 +355,9 @@ int eval_write_json(const char *path, const eval_opts *o, const eval_run *runs, 
         const eval_run *u = &runs[r];
         fprintf(f, "%s\n    {\n      \"checkpoint\": ", r ? "," : "");
         ferc_json_str(f, u->path);
-        fprintf(f, ",\n      \"fold\": %d,\n      \"folds\": %d,\n      \"epoch\": %d,\n      \"data\": ",
-                u->st.folds > 1 ? u->st.fold : -1, u->st.folds, u->st.epoch);
+        fprintf(f, ",\n      \"fold\": %d,\n      \"folds\": %d,\n      \"epoch\": %d,\n      \"weight_bits\": %d,"
+                   "\n      \"data\": ",
+                u->st.folds > 1 ? u->st.fold : -1, u->st.folds, u->st.epoch, u->weight_bits);
         ferc_json_str(f, u->source);
         fprintf(f, ",\n");
         json_headline(f, &u->m, 1, "      ");

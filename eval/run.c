@@ -263,7 +263,9 @@ int eval_checkpoint(const eval_opts *o, const char *path, eval_cache *cache, eva
     ferc_net net;
     memset(&net, 0, sizeof net);
     int *idx = NULL, rc = -1;
-    if (ferc_ckpt_read_config(path, &r->cfg, e) || ferc_ckpt_read_state(path, &r->st, e)) return -1;
+    if (ferc_ckpt_read_config(path, &r->cfg, e) || ferc_ckpt_read_state(path, &r->st, e) ||
+        (r->weight_bits = ferc_ckpt_weight_bits(path, e)) < 0)
+        return -1;
     r->k = r->cfg.n_classes;
     ferc_arch arch;
     ferc_arch_from_config(&arch, &r->cfg);

@@ -1053,6 +1053,34 @@ int ferc_ckpt_read_config(const char *path, ferc_config *cfg, ferc_err *e)
     return rc;
 }
 
+typedef struct {
+    int max;
+    const char *path;
+    ferc_err *e;
+} ckpt_bits;
+
+static int ckpt_bits_cb(void *ctx, const char *name, hid_t d)
+{
+    ckpt_bits *b = ctx;
+    hid_t t = H5Dget_type(d);
+    if (t < 0) return ckpt_h5err(b->e, "%s: cannot read the type of %s", b->path, name);
+    int bits = (int)H5Tget_size(t) * 8;
+    H5Tclose(t);
+    if (bits > b->max) b->max = bits;
+    return 0;
+}
+
+int ferc_ckpt_weight_bits(const char *path, ferc_err *e)
+{
+    ckpt_quiet();
+    ckpt_file cf;
+    if (ckpt_open(path, &cf, e) < 0) return -1;
+    ckpt_bits b = {0, path, e};
+    int rc = ckpt_walk_group(path, e, cf.f, "/params", ckpt_bits_cb, &b);
+    ckpt_close(&cf);
+    return rc < 0 ? -1 : b.max;
+}
+
 int ferc_ckpt_read_state(const char *path, ferc_train_state *st, ferc_err *e)
 {
     ckpt_quiet();

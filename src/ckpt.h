@@ -82,6 +82,9 @@ void ferc_train_state_free(ferc_train_state *st);
 /* Reads only the train-state attributes and history (no tensors): used to
  * find the fold and epoch of a checkpoint before building its network. */
 int ferc_ckpt_read_state(const char *path, ferc_train_state *st, ferc_err *e);
+/* Bits per stored weight: 32, or 16 for a float16 export (the widest type
+ * under /params; 0 when it holds none). -1 with e filled on error. */
+int ferc_ckpt_weight_bits(const char *path, ferc_err *e);
 /* Re-seals a checkpoint changed by other tools (e.g. attributes edited with
  * h5py): rewrites the size and CRC-32 in its 512-byte header. Readers refuse a
  * file whose seal does not match ("checksum mismatch"). */

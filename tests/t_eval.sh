@@ -137,6 +137,21 @@ else
     bad training_checkpoints "$r1 $r2" "$(tail -2 "$T/last.txt")" "$(tail -2 "$T/best.txt")"
 fi
 
+# a float16 export (bin/train --half) says so in the report and the JSON; the
+# float32 one does not; its accuracy is within a few images of the float32 model's
+"$BIN/train" --half "$T/cv/fold1/model.h5" "$T/half.h5" >/dev/null 2>&1
+EVQ "$T/half.h5" --json "$T/half.json" >"$T/half.txt" 2>&1; r1=$?
+EVQ "$T/cv/fold1/model.h5" --json "$T/full.json" >"$T/full.txt" 2>&1; r2=$?
+ha=$(last_acc "$T/half.txt")
+if (( r1 == 0 && r2 == 0 )) && grep -q "^checkpoint $T/half.h5: .*, float16 weights$" "$T/half.txt" &&
+   ! grep -q "float16" "$T/full.txt" && grep -q '"weight_bits": 16,' "$T/half.json" &&
+   grep -q '"weight_bits": 32,' "$T/full.json" && [[ -n $ha ]] &&
+   awk -v a="$ha" -v b="$acc" 'BEGIN { d = a - b; exit !(d < 0.05 && d > -0.05) }'; then
+    ok float16_export
+else
+    bad float16_export "$r1 $r2 $ha vs $acc" "$(grep checkpoint "$T/half.txt")"
+fi
+
 # all folds: per-fold table, mean +- std, pooled confusion = sum of the folds'
 EVQ "$T"/cv/fold{0,1,2,3}/model.h5 --json "$T/all.json" --png "$T/all.png" --curves "$T/all_curves.png" \
     >"$T/all.txt" 2>"$T/all.err"; rc=$?
