@@ -13,7 +13,6 @@
 #include "eval.h"
 #include "model.h"
 #include "net.h"
-#include "rng.h"
 
 static double now(void)
 {
@@ -261,17 +260,10 @@ int eval_checkpoint(const eval_opts *o, const char *path, eval_cache *cache, eva
     r->path = path;
     r->recorded_acc = NAN;
     ferc_net net;
-    memset(&net, 0, sizeof net);
     int *idx = NULL, rc = -1;
-    if (ferc_ckpt_read_config(path, &r->cfg, e) || ferc_ckpt_read_state(path, &r->st, e) ||
-        (r->weight_bits = ferc_ckpt_weight_bits(path, e)) < 0)
-        return -1;
+    if (ferc_model_load(path, &r->cfg, &net, &r->st, e)) return -1;
     r->k = r->cfg.n_classes;
-    ferc_arch arch;
-    ferc_arch_from_config(&arch, &r->cfg);
-    ferc_rng rng;
-    ferc_rng_seed(&rng, 1);
-    if (ferc_net_init(&net, &arch, &rng, e) || ferc_ckpt_load(path, &net, NULL, NULL, e)) goto done;
+    if ((r->weight_bits = ferc_ckpt_weight_bits(path, e)) < 0) goto done;
     if (select_images(o, cache, r, &idx, &r->n, e)) goto done;
     const int n = r->n, K = r->k, tta = o->tta != FERC_TTA_NONE;
     r->file = calloc((size_t)n, sizeof *r->file);

@@ -9,7 +9,6 @@
 #include "faces.h"
 #include "model.h"
 #include "net.h"
-#include "rng.h"
 #include "track.h"
 
 struct ferc_faces {
@@ -71,19 +70,13 @@ ferc_faces *ferc_faces_new(const ferc_faces_opts *o, ferc_err *e)
     f->o = *o;
     f->o.model = NULL, f->o.cascade = NULL; /* not owned; only used here */
     if (f->o.full_scan_every < 1) f->o.full_scan_every = 1;
-    if (ferc_ckpt_read_config(o->model, &f->cfg, e)) goto fail;
+    if (ferc_model_load(o->model, &f->cfg, &f->net, NULL, e)) goto fail;
     if (f->cfg.n_classes < 1) {
         ferc_errf(e, "%s: the model has no classes", o->model);
         goto fail;
     }
     for (int k = 0; k < f->cfg.n_classes; k++) f->names[k] = f->cfg.classes[k];
-    ferc_arch arch;
-    ferc_arch_from_config(&arch, &f->cfg);
-    ferc_rng rng;
-    ferc_rng_seed(&rng, 1);
-    if (ferc_net_init(&f->net, &arch, &rng, e) || ferc_ckpt_load(o->model, &f->net, NULL, NULL, e) ||
-        ferc_net_reserve(&f->net, 4, e))
-        goto fail;
+    if (ferc_net_reserve(&f->net, 4, e)) goto fail;
     const char *cp = o->cascade ? o->cascade : ferc_haar_default_path();
     if (!cp) {
         ferc_errf(e, "no face cascade: %s not found; install Debian's opencv-data or give --cascade FILE",

@@ -1,5 +1,6 @@
 #include <string.h>
 #include "model.h"
+#include "rng.h"
 
 void ferc_arch_from_config(ferc_arch *a, const ferc_config *c)
 {
@@ -16,6 +17,24 @@ void ferc_arch_from_config(ferc_arch *a, const ferc_config *c)
     for (int i = 0; i < c->n_fc; i++) a->fc_width[i] = c->fc_width[i];
     a->dropout = c->dropout;
     a->freeze = c->freeze;
+}
+
+int ferc_model_load(const char *path, ferc_config *cfg, ferc_net *net, ferc_train_state *st, ferc_err *e)
+{
+    memset(cfg, 0, sizeof *cfg);
+    memset(net, 0, sizeof *net);
+    if (ferc_ckpt_read_config(path, cfg, e)) return -1;
+    ferc_arch arch;
+    ferc_arch_from_config(&arch, cfg);
+    /* every tensor is then overwritten by the file: the seed is irrelevant */
+    ferc_rng rng;
+    ferc_rng_seed(&rng, 1);
+    if (ferc_net_init(net, &arch, &rng, e) || ferc_ckpt_load(path, net, NULL, st, e)) {
+        ferc_net_free(net);
+        ferc_config_free(cfg);
+        return -1;
+    }
+    return 0;
 }
 
 int ferc_argmax(const float *z, int K)

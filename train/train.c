@@ -22,7 +22,6 @@
 #include "model.h"
 #include "net.h"
 #include "optim.h"
-#include "rng.h"
 #include "trainer.h"
 
 static const char *USAGE =
@@ -83,19 +82,9 @@ static int half_export(const char *in, const char *out)
     ferc_train_state st;
     ferc_net net;
     ferc_err e;
-    memset(&net, 0, sizeof net);
     memset(&st, 0, sizeof st);
     int rc = 1;
-    if (ferc_ckpt_read_config(in, &cfg, &e)) {
-        fprintf(stderr, "train: %s\n", e.msg);
-        return 1;
-    }
-    ferc_arch arch;
-    ferc_arch_from_config(&arch, &cfg);
-    ferc_rng rng;
-    ferc_rng_seed(&rng, 1);
-    if (ferc_net_init(&net, &arch, &rng, &e) || ferc_ckpt_load(in, &net, NULL, &st, &e) ||
-        ferc_config_set(&cfg, "output.export_dtype", "float16", &e) ||
+    if (ferc_model_load(in, &cfg, &net, &st, &e) || ferc_config_set(&cfg, "output.export_dtype", "float16", &e) ||
         ferc_ckpt_save(out, &net, &cfg, NULL, &st, FERC_CKPT_EXPORT | FERC_CKPT_HALF, &e)) {
         fprintf(stderr, "train: %s\n", e.msg);
         goto done;
