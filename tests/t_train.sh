@@ -109,6 +109,17 @@ TR "$T/synth.ini" --fold 1 --out "$T/c" --epochs 3 --max-steps 12 >/dev/null 2>"
 TR "$T/synth.ini" --resume "$T/c/fold1/last.h5" >/dev/null 2>>"$T/c.log"
 if r=$(same_ckpt "$T/a/fold1/last.h5" "$T/c/fold1/last.h5"); then ok resume_epoch_boundary; else bad resume_epoch_boundary "$r"; fi
 
+# a resumed --all run's closing line says its time is this process's, and adds
+# the whole run's from the history (a log that spans sessions would otherwise
+# show only the last session's wall-clock as the training time)
+TR "$T/synth.ini" --all --out "$T/al" --max-steps 1 >/dev/null 2>"$T/al.log"
+out=$(TR "$T/synth.ini" --resume "$T/al/all/last.h5" 2>/dev/null)
+n_hist=$(grep -c . "$T/al/all/history.csv")
+if grep -qE "^trained on all [0-9]+ images in [0-9]+:[0-9]{2} \(epochs 1-3, resumed; all 3 epochs: [0-9]+:[0-9]{2}, the sum of the history's epoch times\)$" <<<"$out" &&
+   (( n_hist == 4 )) &&
+   TR "$T/synth.ini" --all --out "$T/al2" 2>/dev/null | grep -qE "^trained on all [0-9]+ images in [0-9]+:[0-9]{2}$"; then ok resume_all_time
+else bad resume_all_time "$out" "history lines: $n_hist"; fi
+
 # Ctrl-C: exits 130, leaves a resumable checkpoint, resume completes
 sed 's/^epochs = 3/epochs = 400/' "$T/synth.ini" >"$T/long.ini"
 "$BIN/train" "$T/long.ini" --fold 0 --out "$T/d" --quiet >/dev/null 2>"$T/d.log" &

@@ -196,6 +196,7 @@ static int run_fold(fold_job *job, int fold, const char *dir)
     ferc_net net;
     ferc_optim opt;
     ferc_train_state st;
+    int resumed_at = 0; /* epoch this process started at, when --resume */
     memset(&net, 0, sizeof net);
     memset(&opt, 0, sizeof opt);
     memset(&st, 0, sizeof st);
@@ -325,6 +326,7 @@ static int run_fold(fold_job *job, int fold, const char *dir)
             goto done;
         }
         fprintf(stderr, "train: resuming %s at epoch %d, batch %d\n", o->resume, st.epoch + 1, st.step);
+        resumed_at = st.epoch + 1;
         note_config_changes(o->resume, cfg);
     }
     if (!st.hist) st.hist = malloc(sizeof(float) * FERC_HIST_COLS * (cfg->epochs + 1));
@@ -490,7 +492,15 @@ static int run_fold(fold_job *job, int fold, const char *dir)
     if (fold >= 0)
         printf("fold %d: test accuracy %.4f (%d images, %s model) in %s\n", fold, rt.acc, rt.n,
                select_val ? "inner-val-selected" : "last-epoch", el);
-    else
+    else if (resumed_at > 0) {
+        /* el is this process only; the history has every epoch's seconds */
+        double all = 0.0;
+        for (int i = 0; i < st.n_hist; i++) all += st.hist[i * FERC_HIST_COLS + 8];
+        char el_all[32];
+        fmt_time(el_all, sizeof el_all, all);
+        printf("trained on all %d images in %s (epochs %d-%d, resumed; all %d epochs: %s, the sum of the history's epoch times)\n",
+               n_tr, el, resumed_at, st.epoch, st.n_hist, el_all);
+    } else
         printf("trained on all %d images in %s\n", n_tr, el);
     printf("  model: %s\n", p_model);
     if (o->export_path) printf("  export: %s\n", o->export_path);
