@@ -82,7 +82,7 @@ asan:
 	$(MAKE) BUILD=build-asan BIN=build-asan/bin OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
 		LDFLAGS="-fsanitize=address,undefined" test
 
-bench: $(TOOLS) $(BUILD)/bench_ferc $(BUILD)/bench_detect $(BUILD)/margin
+bench: $(TOOLS) $(BUILD)/bench_ferc $(BUILD)/bench_detect $(BUILD)/margin $(BUILD)/crop_sweep
 	BUILD=$(BUILD) bash bench/run.sh
 	BUILD=$(BUILD) bash bench/detect.sh
 	BUILD=$(BUILD) BIN=$(BIN) bash bench/e2e.sh
@@ -91,7 +91,10 @@ bench: $(TOOLS) $(BUILD)/bench_ferc $(BUILD)/bench_detect $(BUILD)/margin
 $(BUILD)/bench_detect: bench/bench_detect.c tests/haar_synth.h $(LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(ALL_LDFLAGS) $(LDLIBS)
 
-$(BUILD)/margin: bench/margin.c $(LIB)
+$(BUILD)/margin: bench/margin.c bench/canvas.h $(LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(ALL_LDFLAGS) $(LDLIBS)
+
+$(BUILD)/crop_sweep: bench/crop_sweep.c bench/canvas.h $(LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(ALL_LDFLAGS) $(LDLIBS)
 
 $(BUILD)/bench_ferc: bench/bench_ferc.c $(LIB)

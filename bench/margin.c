@@ -2,12 +2,13 @@
  * box. Each 48x48 face is enlarged 4x onto a 400x400 canvas (border pixels
  * replicated, so the crop edge leaves no artificial contour), the detector runs
  * (scale 1.1, 3 neighbours, min 60 px), and the size and centre of the pasted
- * square are compared with the largest box found. ./demo crops detector boxes
+ * square are compared with the largest box found (canvas.h). ./demo crops detector boxes
  * by this ratio (--crop) so the model sees faces framed as in training.
  *   usage: margin IMG...     (e.g. the PNG files of datasets/CK+48/anger) */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include "canvas.h"
 #include "haar.h"
 #include "image.h"
 
@@ -37,13 +38,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "margin: %s\n", e.msg);
             continue;
         }
-        for (int y = 0; y < W; y++)
-            for (int x = 0; x < W; x++) {
-                int sx = (x - O) * im.w / S, sy = (y - O) * im.h / S;
-                sx = sx < 0 ? 0 : sx >= im.w ? im.w - 1 : sx;
-                sy = sy < 0 ? 0 : sy >= im.h ? im.h - 1 : sy;
-                cv[y * W + x] = im.px[sy * im.w + sx];
-            }
+        canvas_paste(cv, W, S, im.px, im.w, im.h);
         ferc_image_free(&im);
         ferc_haar_box *b;
         int nb;
