@@ -356,16 +356,19 @@ static int ckpt_write_tensors(const char *path, ferc_err *e, hid_t f, hid_t lcpl
     if (ckpt_put_group(path, e, f, lcpl, "/optim", &g) < 0) return -1;
     int rc = ckpt_put_i64(path, e, g, "/optim", "kind", (int64_t)opt->kind);
     if (rc == 0) rc = ckpt_put_i64(path, e, g, "/optim", "t", opt->t);
+    if (rc == 0 && opt->avg) rc = ckpt_put_i64(path, e, g, "/optim", "avg_n", opt->avg_n);
     H5Gclose(g);
     if (rc < 0) return -1;
-    for (int s = 0; s < 2; s++) {
-        const float *arena = s ? opt->v : opt->m;
+    static const char *const arenas[3] = {"m", "v", "avg"};
+    for (int s = 0; s < 3; s++) {
+        const float *arena = s == 2 ? opt->avg : s ? opt->v : opt->m;
         if (!arena) continue;
-        if (ckpt_put_group(path, e, f, lcpl, s ? "/optim/v" : "/optim/m", NULL) < 0) return -1;
+        snprintf(name, sizeof name, "/optim/%s", arenas[s]);
+        if (ckpt_put_group(path, e, f, lcpl, name, NULL) < 0) return -1;
         for (int i = 0; i < net->n_tensors; i++) {
             const ferc_tensor *t = &net->tensors[i];
             if (t->is_buffer) continue;
-            snprintf(name, sizeof name, "/optim/%c/%s", s ? 'v' : 'm', t->name);
+            snprintf(name, sizeof name, "/optim/%s/%s", arenas[s], t->name);
             int nd = ckpt_tensor_dims(t, dims);
             if (ckpt_put_dset(path, e, f, lcpl, name, nd, dims, arena + t->off, 0) < 0) return -1;
         }
@@ -986,6 +989,32 @@ static int ckpt_load_optim(const char *path, ferc_err *e, hid_t f, const ferc_ne
             if (ckpt_read_exact(path, e, f, name, s ? "optimiser state v of" : "optimiser state m of", tn,
                                 dry ? NULL : arena + tn->off) < 0)
                 return -1;
+        }
+    }
+    /* the weight average: read when this run keeps one (train.swa_epochs);
+     * a file without it (saved before averaging began) starts it empty */
+    if (opt->avg) {
+        int ex = ckpt_exists(path, e, f, "/optim/avg");
+        int64_t an = 0;
+        if (ex < 0) return -1;
+        if (ex) {
+            g = H5Gopen2(f, "/optim", H5P_DEFAULT);
+            if (g < 0) return ckpt_h5err(e, "%s: cannot open /optim", path);
+            rc = ckpt_get_attr(path, e, g, "/optim", "avg_n", H5T_NATIVE_INT64, &an);
+            H5Gclose(g);
+            if (rc < 0) return -1;
+            if (an < 0) return ferc_errf(e, "%s: /optim avg_n is negative (%lld)", path, (long long)an);
+            for (int i = 0; i < net->n_tensors; i++) {
+                const ferc_tensor *tn = &net->tensors[i];
+                if (tn->is_buffer) continue;
+                snprintf(name, sizeof name, "/optim/avg/%s", tn->name);
+                if (ckpt_read_exact(path, e, f, name, "weight average of", tn, dry ? NULL : opt->avg + tn->off) < 0)
+                    return -1;
+            }
+        }
+        if (!dry) {
+            if (!ex) memset(opt->avg, 0, opt->n * sizeof(float));
+            opt->avg_n = an;
         }
     }
     if (!dry) opt->t = t;

@@ -10,6 +10,7 @@
  *                            (an export saved with FERC_CKPT_HALF stores both as IEEE
  *                            binary16, h5py's float16; readers convert to float)
  *   /optim/m/<name>, /optim/v/<name>, attrs kind, t      ("train" only)
+ *   /optim/avg/<name>, attr avg_n   the weight average (train.swa_epochs runs only)
  *   /history                 float32 [epochs, FERC_HIST_COLS] with a "columns" attribute
  *                            (written whenever st is given, exports included)
  *   bytes 0..511: an HDF5 user block (skipped by HDF5 and h5py) holding the text

@@ -114,6 +114,8 @@ static const cfg_key cfg_keys[] = {
     {"train", "seed", T_U64, FIELD(seed), 0, 0, 0, NULL, "1"},
     K_INT("train", "threads", threads, 0, 4096, "0"),
     K_CHO("train", "select", select, "last|inner_val", "last"),
+    K_INT("train", "swa_epochs", swa_epochs, 0, INT_MAX, "0"),
+    K_FLT("train", "swa_lr", swa_lr, 0, INF, 0, "0"),
 
     K_BOOL("augment", "flip", flip, "1"),
     K_FLT("augment", "shift", shift, 0, 1, F_HI_OPEN, "0.1"),
@@ -650,6 +652,13 @@ static int cfg_finish(ferc_config *c, const cfg_bases *b, const cfg_origin *o, f
     if (!strcmp(c->select, "inner_val") && !(c->inner_val > 0))
         return ferc_errf(e, "%s: train.select = inner_val needs data.inner_val > 0",
                          cfg_where(o, "train.select", "data.inner_val", w, sizeof w));
+    if (c->swa_epochs > c->epochs)
+        return ferc_errf(e, "%s: train.swa_epochs (%d) is more than train.epochs (%d)",
+                         cfg_where(o, "train.swa_epochs", "train.epochs", w, sizeof w), c->swa_epochs, c->epochs);
+    if (c->swa_epochs > 0 && !strcmp(c->select, "inner_val"))
+        return ferc_errf(e, "%s: train.swa_epochs averages the last epochs, so it cannot be combined with "
+                            "train.select = inner_val",
+                         cfg_where(o, "train.swa_epochs", "train.select", w, sizeof w));
     if (c->min_lr > c->lr)
         return ferc_errf(e, "%s: train.min_lr (%g) is above train.lr (%g)",
                          cfg_where(o, "train.min_lr", "train.lr", w, sizeof w), (double)c->min_lr, (double)c->lr);

@@ -15,6 +15,7 @@
  *             nesterov, weight_decay, beta1, beta2, eps, schedule
  *             (constant|step|cosine), warmup_epochs, step_epochs, step_gamma,
  *             min_lr, label_smoothing, mixup, class_weights (none|balanced|sqrt), seed,
+ *             swa_epochs, swa_lr,
  *             threads, select (last|inner_val)
  *   [augment] flip, shift, rotate, scale, brightness, contrast, erase, erase_area
  *   [output]  dir, name
@@ -81,6 +82,8 @@ typedef struct {
     uint64_t seed;
     int threads;                       /* 0 = all cores */
     char select[16];                   /* last | inner_val: which epoch's model is "best" */
+    int swa_epochs;                    /* average the weights of the last N epochs (0 = off) */
+    float swa_lr;                      /* constant lr during those epochs (0 = keep the schedule) */
 
     /* [augment] */
     int flip;                          /* horizontal flip with p = 0.5 */

@@ -29,7 +29,30 @@ void ferc_optim_free(ferc_optim *o)
 {
     free(o->m);
     free(o->v);
-    o->m = o->v = NULL;
+    free(o->avg);
+    o->m = o->v = o->avg = NULL;
+}
+
+int ferc_optim_avg_init(ferc_optim *o, ferc_err *e)
+{
+    free(o->avg);
+    o->avg_n = 0;
+    o->avg = calloc(o->n ? o->n : 1, sizeof(float));
+    if (!o->avg) return ferc_errf(e, "optimiser: out of memory for the weight average of %zu parameters", o->n);
+    return 0;
+}
+
+void ferc_optim_avg_add(ferc_optim *o, const ferc_net *net)
+{
+    /* in double so that a long run's mean does not drift from the exact one */
+    const double inv = 1.0 / (double)(o->avg_n + 1);
+    for (size_t i = 0; i < o->n; i++) o->avg[i] += (float)(((double)net->params[i] - o->avg[i]) * inv);
+    o->avg_n++;
+}
+
+void ferc_optim_avg_apply(const ferc_optim *o, ferc_net *net)
+{
+    memcpy(net->params, o->avg, o->n * sizeof(float));
 }
 
 void ferc_optim_step(ferc_optim *o, ferc_net *net, float lr)

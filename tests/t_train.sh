@@ -104,10 +104,50 @@ if grep -q "train.mixup is now '0'; the run in .* had '0.4'" <<<"$out" &&
    ! grep -q "train.lr" <<<"$out"; then ok resume_names_changed_keys; else bad resume_names_changed_keys "$out"; fi
 if ! same_ckpt "$T/a/fold1/last.h5" "$T/m/fold1/last.h5" >/dev/null; then ok mixup_erase_change_training; else bad mixup_erase_change_training "same weights as without them"; fi
 
-# stop at an epoch boundary (as after a kill between epochs), resume
-TR "$T/synth.ini" --fold 1 --out "$T/c" --epochs 3 --max-steps 12 >/dev/null 2>"$T/c.log"
+# stop at an epoch boundary (as after a kill between epochs: 14 batches an
+# epoch, so step 28 ends epoch 2), resume
+TR "$T/synth.ini" --fold 1 --out "$T/c" --epochs 3 --max-steps 28 >/dev/null 2>"$T/c.log"
 TR "$T/synth.ini" --resume "$T/c/fold1/last.h5" >/dev/null 2>>"$T/c.log"
-if r=$(same_ckpt "$T/a/fold1/last.h5" "$T/c/fold1/last.h5"); then ok resume_epoch_boundary; else bad resume_epoch_boundary "$r"; fi
+if grep -q "stopped (--max-steps) after epoch 2" "$T/c.log" && r=$(same_ckpt "$T/a/fold1/last.h5" "$T/c/fold1/last.h5"); then
+    ok resume_epoch_boundary
+else bad resume_epoch_boundary "$r" "$(grep stopped "$T/c.log")"; fi
+
+# weight averaging (train.swa_epochs): the exported weights are the mean of
+# the last epochs' weights, those epochs run at swa_lr, the batch-norm
+# statistics are recomputed (not the last epoch's), and a run stopped between
+# the averaged epochs resumes to the same average
+SW=(--set train.swa_epochs=2 --set train.swa_lr=0.005)
+TR "$T/synth.ini" --fold 1 --out "$T/s" "${SW[@]}" >/dev/null 2>"$T/s.log" || bad run_swa "$(tail -5 "$T/s.log")"
+TR "$T/synth.ini" --fold 1 --out "$T/s2" "${SW[@]}" --max-steps 28 >/dev/null 2>"$T/s2.log"   # 14 batches an epoch
+cp "$T/s2/fold1/last.h5" "$T/s2-epoch2.h5"
+TR "$T/synth.ini" --resume "$T/s2/fold1/last.h5" "${SW[@]}" >/dev/null 2>>"$T/s2.log"
+if r=$($PY - "$T/s2-epoch2.h5" "$T/s/fold1/last.h5" "$T/s/fold1/model.h5" "$T/s/fold1/history.csv" <<'PYEOF'
+import sys, h5py, numpy as np
+e2, e3, m = (h5py.File(f, "r") for f in sys.argv[1:4])
+bad = []
+for n in e3["params"]:
+    for t in e3["params"][n]:
+        k = f"params/{n}/{t}"
+        want = (e2[k][()].astype(np.float64) + e3[k][()]) / 2
+        if not np.allclose(m[k][()], want, rtol=1e-5, atol=1e-7): bad.append(k)
+        if not np.array_equal(e3[f"optim/avg/{n}/{t}"][()], m[k][()]): bad.append("optim/avg " + k)
+if e2["optim"].attrs["avg_n"] != 1 or e3["optim"].attrs["avg_n"] != 2: bad.append("avg_n")
+rm = "buffers/bn1_1/running_mean"
+if np.array_equal(m[rm][()], e3[rm][()]) or not np.all(np.isfinite(m[rm][()])): bad.append("bn not recomputed")
+lrs = [l.split(",")[1] for l in open(sys.argv[4]).read().split("\n")[1:] if l]
+if [float(x) for x in lrs[1:]] != [0.005, 0.005] or float(lrs[0]) == 0.005: bad.append("lr column " + str(lrs))
+if bad: print("wrong:", bad[:5]); sys.exit(1)
+print("average of epochs 2-3")
+PYEOF
+) && grep -q "weight average of epochs 2-3" "$T/s.log" && grep -q "avg 2$" "$T/s.log" &&
+   grep -q "stopped (--max-steps) after epoch 2" "$T/s2.log" &&
+   same_ckpt "$T/s/fold1/last.h5" "$T/s2/fold1/last.h5" >/dev/null &&
+   same_ckpt "$T/s/fold1/model.h5" "$T/s2/fold1/model.h5" >/dev/null; then ok swa_average
+else bad swa_average "$r" "$(grep -e avg -e average "$T/s.log" "$T/s2.log")"; fi
+# more averaged epochs than epochs: refused, naming the key
+out=$("$BIN/train" "$T/synth.ini" --set train.swa_epochs=4 2>&1); rc=$?
+if (( rc != 0 )) && grep -q "train.swa_epochs (4) is more than train.epochs (3)" <<<"$out"; then ok swa_epochs_range
+else bad swa_epochs_range "rc=$rc" "$out"; fi
 
 # a resumed --all run's closing line says its time is this process's, and adds
 # the whole run's from the history (a log that spans sessions would otherwise

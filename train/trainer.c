@@ -1,6 +1,7 @@
 /* trainer.c: the training loop behind ./train. */
 #include <cblas.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <omp.h>
 #include <signal.h>
@@ -134,6 +135,34 @@ static uint64_t mix(uint64_t a, uint64_t b)
     ferc_rng r;
     ferc_rng_seed(&r, a * 0x9e3779b97f4a7c15ULL + b);
     return ferc_rng_u64(&r);
+}
+
+/* Batch-norm running statistics for weights that were never trained as they
+ * are (a weight average): one pass over the augmented training loader in
+ * training mode, no updates, momentum 1/(k+1) at batch k, so the running
+ * mean and variance end as the plain mean of every batch's statistics. The
+ * pass draws epoch `epoch` of the loader and its own dropout stream, so it
+ * is the same on every run and after --resume. */
+static void bn_recalibrate(ferc_net *net, ferc_loader *ld, const ferc_config *cfg, int epoch)
+{
+    const float *x;
+    const int *y, *ids;
+    const float mom = net->bn_momentum;
+    const int saved = net->training;
+    const size_t isz = (size_t)net->arch.in_h * net->arch.in_w;
+    int nb;
+    int64_t k = 0;
+    net->training = 1;
+    ferc_loader_start(ld, cfg->seed, epoch, 0);
+    while ((nb = ferc_loader_next(ld, &x, &y, &ids)) > 0) {
+        net->bn_momentum = 1.0f / (float)(k + 1);
+        ferc_rng_seed(&net->rng, mix(cfg->seed ^ 0x626e726563ULL, (uint64_t)k));
+        memcpy(net->input, x, sizeof(float) * nb * isz);
+        ferc_net_forward(net, nb);
+        k++;
+    }
+    net->bn_momentum = mom;
+    net->training = saved;
 }
 
 static int write_history(const char *path, const ferc_train_state *st)
@@ -290,6 +319,12 @@ static int run_fold(fold_job *job, int fold, const char *dir)
     opt.nesterov = cfg->nesterov;
     opt.weight_decay = cfg->weight_decay;
     opt.beta1 = cfg->beta1, opt.beta2 = cfg->beta2, opt.eps = cfg->eps;
+    /* weight averaging over the last swa_epochs epochs (kept in checkpoints) */
+    const int swa_from = cfg->swa_epochs > 0 ? cfg->epochs - cfg->swa_epochs : INT_MAX;
+    if (cfg->swa_epochs > 0 && ferc_optim_avg_init(&opt, &e)) {
+        fprintf(stderr, "train: %s\n", e.msg);
+        goto done;
+    }
     ferc_sched sched = {!strcmp(cfg->schedule, "step")     ? FERC_SCHED_STEP
                         : !strcmp(cfg->schedule, "cosine") ? FERC_SCHED_COSINE
                                                            : FERC_SCHED_CONSTANT,
@@ -386,7 +421,7 @@ static int run_fold(fold_job *job, int fold, const char *dir)
                           : ferc_softmax_xent(lg, y, nb, cfg->n_classes, cwp, cfg->label_smoothing, dl, NULL);
             ferc_net_zero_grad(&net);
             ferc_net_backward(&net, dl, nb);
-            lr = ferc_sched_lr(&sched, ep + (float)b / nbatches);
+            lr = ep >= swa_from && cfg->swa_lr > 0 ? cfg->swa_lr : ferc_sched_lr(&sched, ep + (float)b / nbatches);
             ferc_optim_step(&opt, &net, lr);
             loss_sum += (double)l * nb;
             seen += nb;
@@ -430,6 +465,7 @@ static int run_fold(fold_job *job, int fold, const char *dir)
         float *h = st.hist + st.n_hist * FERC_HIST_COLS;
         h[0] = ep + 1, h[1] = lr, h[2] = (float)(loss_sum / seen), h[3] = (float)correct / seen;
         h[4] = (float)rv.loss, h[5] = (float)rv.acc, h[6] = (float)rt.loss, h[7] = (float)rt.acc;
+        if (ep >= swa_from) ferc_optim_avg_add(&opt, &net);
         h[8] = (float)(now() - t0);
         st.n_hist++;
         st.epoch = ep + 1;
@@ -440,7 +476,8 @@ static int run_fold(fold_job *job, int fold, const char *dir)
         if (ld_va) len += snprintf(line + len, sizeof line - len, "  val loss %.4f acc %.4f", rv.loss, rv.acc);
         if (val_seen) len += snprintf(line + len, sizeof line - len, " val* %.4f", rv.acc_clean);
         if (ld_te) len += snprintf(line + len, sizeof line - len, "  test loss %.4f acc %.4f", rt.loss, rt.acc);
-        snprintf(line + len, sizeof line - len, "  %.1fs %.0f img/s", h[8], seen / t_train);
+        len += snprintf(line + len, sizeof line - len, "  %.1fs %.0f img/s", h[8], seen / t_train);
+        if (ep >= swa_from) snprintf(line + len, sizeof line - len, "  avg %lld", (long long)opt.avg_n);
         fprintf(stderr, "%s\n", line);
         if (ferc_ckpt_save(p_last, &net, cfg, &opt, &st, 0, &e)) {
             fprintf(stderr, "train: %s\n", e.msg);
@@ -461,8 +498,29 @@ static int run_fold(fold_job *job, int fold, const char *dir)
             }
         }
     }
-    /* The selected model: the last epoch, or the best inner-validation epoch.
-     * The test fold never takes part in the choice. */
+    /* The selected model: the last epoch, the weight average of the last
+     * swa_epochs, or the best inner-validation epoch. The test fold never
+     * takes part in the choice. */
+    if (opt.avg) {
+        if (opt.avg_n != cfg->swa_epochs) {
+            fprintf(stderr, "train: the weight average holds %lld epochs, train.swa_epochs is %d (a run resumed "
+                            "with another train.swa_epochs or train.epochs?)\n", (long long)opt.avg_n,
+                    cfg->swa_epochs);
+            goto done;
+        }
+        ferc_optim_avg_apply(&opt, &net);
+        bn_recalibrate(&net, ld_tr, cfg, cfg->epochs);
+        eval_result ra = {NAN, NAN, 0, NAN, 0};
+        char line[256];
+        int len = snprintf(line, sizeof line, "train: weight average of epochs %d-%d, batch-norm statistics "
+                           "recomputed on the training images", cfg->epochs - cfg->swa_epochs + 1, cfg->epochs);
+        if (ld_va) {
+            evaluate(&net, ld_va, cfg->seed, val_seen, &ra);
+            len += snprintf(line + len, sizeof line - len, ": val loss %.4f acc %.4f", ra.loss, ra.acc);
+            if (val_seen) snprintf(line + len, sizeof line - len, " val* %.4f", ra.acc_clean);
+        }
+        fprintf(stderr, "%s\n", line);
+    }
     if (select_val) {
         ferc_train_state bst;
         memset(&bst, 0, sizeof bst);
