@@ -3,6 +3,7 @@
  * kind of malformed file (each message must carry file:line and the key),
  * render -> parse round trips, command-line overrides and folder -> class
  * lookup. Run from the project root. */
+#include <glob.h>
 #include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
@@ -623,6 +624,24 @@ static int test_class_of(void)
     return 0;
 }
 
+/* every config the repository ships loads (a typo in a key or value of a
+ * config that takes hours to run should fail here, not at its start) */
+static int test_shipped_configs(void)
+{
+    glob_t g;
+    CHECK(glob("configs/*.ini", 0, NULL, &g) == 0);
+    CHECKF(g.gl_pathc >= 8, "only %zu configs", (size_t)g.gl_pathc);
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        ferc_config c;
+        ferc_err e = {""};
+        int rc = ferc_config_load(&c, g.gl_pathv[i], NULL, NULL, &e);
+        CHECKF(rc == 0, "%s", e.msg);
+        if (rc == 0) ferc_config_free(&c);
+    }
+    globfree(&g);
+    return 0;
+}
+
 int main(void)
 {
     snprintf(g_dir, sizeof g_dir, "/tmp/ferc_test_config_XXXXXX");
@@ -645,6 +664,7 @@ int main(void)
     RUN(test_set);
     RUN(test_diff);
     RUN(test_class_of);
+    RUN(test_shipped_configs);
     for (int i = 0; i < g_files; i++) {
         char path[128];
         snprintf(path, sizeof path, "%s/case%02d.ini", g_dir, i);
