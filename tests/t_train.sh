@@ -107,6 +107,7 @@ if ! same_ckpt "$T/a/fold1/last.h5" "$T/m/fold1/last.h5" >/dev/null; then ok mix
 # stop at an epoch boundary (as after a kill between epochs: 14 batches an
 # epoch, so step 28 ends epoch 2), resume
 TR "$T/synth.ini" --fold 1 --out "$T/c" --epochs 3 --max-steps 28 >/dev/null 2>"$T/c.log"
+cp "$T/c/fold1/last.h5" "$T/c-epoch2.h5"
 TR "$T/synth.ini" --resume "$T/c/fold1/last.h5" >/dev/null 2>>"$T/c.log"
 if grep -q "stopped (--max-steps) after epoch 2" "$T/c.log" && r=$(same_ckpt "$T/a/fold1/last.h5" "$T/c/fold1/last.h5"); then
     ok resume_epoch_boundary
@@ -144,6 +145,13 @@ PYEOF
    same_ckpt "$T/s/fold1/last.h5" "$T/s2/fold1/last.h5" >/dev/null &&
    same_ckpt "$T/s/fold1/model.h5" "$T/s2/fold1/model.h5" >/dev/null; then ok swa_average
 else bad swa_average "$r" "$(grep -e avg -e average "$T/s.log" "$T/s2.log")"; fi
+# resuming with weight averaging switched on after averaged epochs have
+# passed (here from a run without it, stopped after epoch 2) is refused at
+# once, not after the last epoch
+out=$(TR "$T/synth.ini" --resume "$T/c-epoch2.h5" "${SW[@]}" 2>&1 >/dev/null); rc=$?
+if (( rc != 0 )) && grep -q "its weight average holds 0 epochs, but with train.swa_epochs = 2 it should hold 1 after epoch 2" <<<"$out" &&
+   ! grep -q "^epoch" <<<"$out"; then ok swa_resume_mismatch
+else bad swa_resume_mismatch "rc=$rc" "$out"; fi
 # more averaged epochs than epochs: refused, naming the key
 out=$("$BIN/train" "$T/synth.ini" --set train.swa_epochs=4 2>&1); rc=$?
 if (( rc != 0 )) && grep -q "train.swa_epochs (4) is more than train.epochs (3)" <<<"$out"; then ok swa_epochs_range

@@ -363,6 +363,16 @@ static int run_fold(fold_job *job, int fold, const char *dir)
         fprintf(stderr, "train: resuming %s at epoch %d, batch %d\n", o->resume, st.epoch + 1, st.step);
         resumed_at = st.epoch + 1;
         note_config_changes(o->resume, cfg);
+        /* the average must hold every averaged epoch completed so far; a
+         * mismatch would only show after the last epoch */
+        int64_t want = st.epoch > swa_from ? st.epoch - swa_from : 0;
+        if (opt.avg && opt.avg_n != want) {
+            fprintf(stderr, "train: --resume %s: its weight average holds %lld epochs, but with train.swa_epochs = %d "
+                            "it should hold %lld after epoch %d\nHINT: resume with the train.swa_epochs and "
+                            "train.epochs the run started with\n", o->resume, (long long)opt.avg_n, cfg->swa_epochs,
+                    (long long)want, st.epoch);
+            goto done;
+        }
     }
     if (!st.hist) st.hist = malloc(sizeof(float) * FERC_HIST_COLS * (cfg->epochs + 1));
     else st.hist = realloc(st.hist, sizeof(float) * FERC_HIST_COLS * (cfg->epochs + st.n_hist + 1));
