@@ -102,16 +102,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "crop_sweep: %s\n", e.msg);
         return 1;
     }
-    const char *cp = ferc_haar_default_path();
-    ferc_haar *c = cp ? ferc_haar_load(cp, &e) : NULL;
-    if (!c) {
-        fprintf(stderr, "crop_sweep: %s\n", cp ? e.msg : "no opencv-data cascade");
-        return 1;
-    }
     ferc_haar_params p;
-    ferc_haar_params_default(&p);
-    p.min_w = p.min_h = 60;
-    const int S = 192, W = 400, Z = cfg.input_size, ZZ = Z * Z, K = d.n_classes;
+    ferc_haar *c = canvas_detector("crop_sweep", &p);
+    if (!c) return 1;
+    const int W = CANVAS_W, Z = cfg.input_size, ZZ = Z * Z, K = d.n_classes;
     int n_max = (d.n + every - 1) / every, n = 0, tot = 0;
     uint8_t *cv = malloc((size_t)W * W), *c8 = malloc((size_t)ZZ);
     float *x = malloc(sizeof(float) * ZZ * (size_t)n_max * (n_crops + 1));
@@ -124,21 +118,16 @@ int main(int argc, char **argv)
     for (int i = 0; i < d.n; i += every) {
         tot++;
         const uint8_t *px = d.pixels + (size_t)i * d.size * d.size;
-        canvas_paste(cv, W, S, px, d.size, d.size);
-        ferc_haar_box *b;
-        int nb;
-        if (ferc_haar_detect(c, NULL, cv, W, W, W, &p, &b, &nb, &e) || nb < 1) continue;
-        int bi = 0;
-        for (int k = 1; k < nb; k++)
-            if (b[k].w > b[bi].w) bi = k;
+        canvas_paste(cv, px, d.size, d.size);
+        ferc_haar_box b;
+        if (canvas_largest(c, &p, cv, &b)) continue;
         ferc_image frame = {W, W, 1, cv};
         ferc_normalize(px, Z, cfg.mean, cfg.std, x + (size_t)n * ZZ);
         for (int j = 0; j < n_crops; j++) {
-            ferc_faces_crop(&frame, b[bi], crops[j], Z, c8);
+            ferc_faces_crop(&frame, b, crops[j], Z, c8);
             ferc_normalize(c8, Z, cfg.mean, cfg.std, x + ((size_t)(j + 1) * n_max + n) * ZZ);
         }
         label[n++] = d.label[i];
-        free(b);
     }
     printf("model %s, data %s: faces found %d/%d", model, data, n, tot);
     if (every > 1)

@@ -19,16 +19,10 @@ int main(int argc, char **argv)
         return 2;
     }
     ferc_err e;
-    const char *cp = ferc_haar_default_path();
-    ferc_haar *c = cp ? ferc_haar_load(cp, &e) : NULL;
-    if (!c) {
-        fprintf(stderr, "margin: %s\n", cp ? e.msg : "no opencv-data cascade");
-        return 1;
-    }
     ferc_haar_params p;
-    ferc_haar_params_default(&p);
-    p.min_w = p.min_h = 60;
-    const int S = 192, W = 400, O = (W - S) / 2;
+    ferc_haar *c = canvas_detector("margin", &p);
+    if (!c) return 1;
+    const int S = CANVAS_S, W = CANVAS_W, O = (W - S) / 2;
     uint8_t *cv = malloc(W * W);
     double sr = 0, sr2 = 0, sdx = 0, sdy = 0;
     int n = 0, tot = 0;
@@ -38,21 +32,16 @@ int main(int argc, char **argv)
             fprintf(stderr, "margin: %s\n", e.msg);
             continue;
         }
-        canvas_paste(cv, W, S, im.px, im.w, im.h);
+        canvas_paste(cv, im.px, im.w, im.h);
         ferc_image_free(&im);
-        ferc_haar_box *b;
-        int nb;
         tot++;
-        if (ferc_haar_detect(c, NULL, cv, W, W, W, &p, &b, &nb, &e) || nb < 1) continue;
-        int bi = 0;
-        for (int i = 1; i < nb; i++)
-            if (b[i].w > b[bi].w) bi = i;
-        double r = (double)S / b[bi].w;
+        ferc_haar_box b;
+        if (canvas_largest(c, &p, cv, &b)) continue;
+        double r = (double)S / b.w;
         sr += r, sr2 += r * r;
-        sdx += (O + S / 2.0 - (b[bi].x + b[bi].w / 2.0)) / b[bi].w;
-        sdy += (O + S / 2.0 - (b[bi].y + b[bi].h / 2.0)) / b[bi].w;
+        sdx += (O + S / 2.0 - (b.x + b.w / 2.0)) / b.w;
+        sdy += (O + S / 2.0 - (b.y + b.h / 2.0)) / b.w;
         n++;
-        free(b);
     }
     free(cv);
     ferc_haar_free(c);
