@@ -67,6 +67,7 @@ rc, err = int(sys.argv[3]), open(sys.argv[4]).read()
 assert rc == 1, f"exit {rc}: the broken image must make the run fail"
 assert "broken.png" in err and "demo: 1 of" in err, err
 got = {l["file"]: l for l in lines}
+assert len(exp) >= 20, f"only {len(exp)} canvases were made (is build/tests/mk_demo built?)"
 assert set(got) == set(exp), (len(got), len(exp))
 one = sum(len(l["faces"]) == 1 for l in lines)
 agree = sum(len(got[f]["faces"]) == 1 and got[f]["faces"][0]["label"] == exp[f] for f in exp)
