@@ -41,6 +41,14 @@ SDL_LIBS   := $(shell pkg-config --libs sdl2 2>/dev/null)
 # libmicrohttpd: bin/demo --serve only.
 MHD_CFLAGS := $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
 MHD_LIBS   := $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
+# A fresh machine without the -dev packages gets one clear line instead of a
+# compiler error about a missing header (deps, clean and datasets need none).
+MISSING := $(shell for p in $(PKGS) sdl2 libmicrohttpd; do pkg-config --exists $$p 2>/dev/null || echo $$p; done)
+ifneq ($(MISSING),)
+ifneq ($(filter-out deps clean datasets,$(or $(MAKECMDGOALS),all)),)
+$(error missing build dependencies: $(MISSING) (no pkg-config entry); run 'make deps' first (apt-get, needs root))
+endif
+endif
 
 .PHONY: all test bench asan clean datasets deps
 all: $(TOOLS)
