@@ -335,6 +335,12 @@ static int ckpt_write_root(const char *path, ferc_err *e, hid_t root, const ferc
                ckpt_put_i64(path, e, root, "/", "step", st->step) < 0 ||
                ckpt_put_i64(path, e, root, "/", "global_step", st->global_step) < 0))
         return -1;
+    if (st && st->step > 0 &&
+        (ckpt_put_attr(path, e, root, "/", "epoch_loss_sum", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, -1, &st->ep_loss_sum) < 0 ||
+         ckpt_put_i64(path, e, root, "/", "epoch_correct", st->ep_correct) < 0 ||
+         ckpt_put_i64(path, e, root, "/", "epoch_seen", st->ep_seen) < 0 ||
+         ckpt_put_attr(path, e, root, "/", "epoch_seconds", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, -1, &st->ep_seconds) < 0))
+        return -1;
     return 0;
 }
 
@@ -1038,6 +1044,27 @@ static int ckpt_load_state(const char *path, ferc_err *e, hid_t f, hid_t root, f
     st->epoch = (int)v[0], st->step = (int)v[1], st->fold = (int)v[2], st->folds = (int)v[3];
     st->global_step = v[4];
     st->seed = (uint64_t)v[5];
+    if (st->step > 0) {
+        /* the stopped epoch's running figures; absent (0) in older files */
+        static const char *const pk[4] = {"epoch_loss_sum", "epoch_correct", "epoch_seen", "epoch_seconds"};
+        double d[4] = {0};
+        for (int i = 0; i < 4; i++) {
+            int64_t n = 0;
+            int r = ckpt_has_attr(path, e, root, "/", pk[i]);
+            if (r < 0) return -1;
+            if (r == 0) continue;
+            int odd = i == 1 || i == 2;
+            if (ckpt_get_attr(path, e, root, "/", pk[i], odd ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE,
+                              odd ? (void *)&n : (void *)&d[i]) < 0)
+                return -1;
+            if (odd) d[i] = (double)n;
+            if (!(d[i] >= 0.0 && d[i] < 1e15))
+                return ferc_errf(e, "%s: attribute %s is out of range (%g)", path, pk[i], d[i]);
+        }
+        if (d[1] > d[2])
+            return ferc_errf(e, "%s: attribute epoch_correct (%.0f) is more than epoch_seen (%.0f)", path, d[1], d[2]);
+        st->ep_loss_sum = d[0], st->ep_correct = (int64_t)d[1], st->ep_seen = (int64_t)d[2], st->ep_seconds = d[3];
+    }
     int ex = ckpt_exists(path, e, f, "/history");
     if (ex <= 0) return ex;
     hid_t d = H5Dopen2(f, "/history", H5P_DEFAULT), sp = -1;

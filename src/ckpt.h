@@ -4,7 +4,9 @@
  *   attributes on /: format ("ferc-checkpoint"), version (int, 1), kind
  *     ("train" or "export"), config (resolved INI text), classes (string list),
  *     input_size, channels, mean, std, epoch, step (batch within epoch),
- *     global_step, fold, folds, seed, created (ISO time)
+ *     global_step, fold, folds, seed, created (ISO time); when step > 0 also
+ *     epoch_loss_sum, epoch_correct, epoch_seen, epoch_seconds (the stopped
+ *     epoch's running training figures; absent in older files, read as 0)
  *   /params/<tensor name>    float32 datasets, e.g. /params/conv1_1/kernel [out,in,kh,kw]
  *   /buffers/<tensor name>   e.g. /buffers/bn1_1/running_mean
  *                            (an export saved with FERC_CKPT_HALF stores both as IEEE
@@ -44,6 +46,12 @@ typedef struct {
     uint64_t seed;
     int n_hist;
     float *hist;            /* n_hist * FERC_HIST_COLS, malloc'ed */
+    /* the current epoch's running figures when step > 0, so that a run
+     * stopped mid-epoch logs the whole epoch's training loss, accuracy and
+     * time after --resume, not only the batches after it */
+    double ep_loss_sum;     /* sum over the epoch's images of the loss */
+    int64_t ep_correct, ep_seen;
+    double ep_seconds;      /* wall-clock spent on the epoch so far */
 } ferc_train_state;
 
 /* ferc_ckpt_save flags */

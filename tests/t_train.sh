@@ -82,6 +82,34 @@ TR "$T/synth.ini" --fold 1 --out "$T/b" --max-steps 7 >/dev/null 2>"$T/b.log"
 grep -q "batch" "$T/b.log" || bad midepoch_stop "$(tail -3 "$T/b.log")"
 TR "$T/synth.ini" --resume "$T/b/fold1/last.h5" >/dev/null 2>"$T/b2.log"
 if r=$(same_ckpt "$T/a/fold1/last.h5" "$T/b/fold1/last.h5"); then ok resume_mid_epoch; else bad resume_mid_epoch "$r" "$(tail -3 "$T/b2.log")"; fi
+# ... and its history logs the whole of epoch 2 (training loss and accuracy
+# over all its batches, as uninterrupted; the stopped part's time included)
+if r=$($PY - "$T/a/fold1/last.h5" "$T/b/fold1/last.h5" <<'PYEOF'
+import sys, h5py, numpy as np
+a, b = (h5py.File(f, "r")["history"][()] for f in sys.argv[1:3])
+if a.shape != b.shape or not np.array_equal(a[:, :8], b[:, :8], equal_nan=True): print("history differs:", a[:, :8], b[:, :8]); sys.exit(1)
+if not b[1, 8] > 0: print("epoch 2 time", b[1, 8]); sys.exit(1)
+print("history identical")
+PYEOF
+) && grep -q "^epoch   2/3 .* train loss $(sed -n 's/^epoch   2\/3 .* train loss \([0-9.]* acc [0-9.]*\) .*/\1/p' "$T/a.log") " "$T/b2.log"
+then ok resume_mid_epoch_history; else bad resume_mid_epoch_history "$r" "$(grep "^epoch   2" "$T/a.log" "$T/b2.log")"; fi
+# a mid-epoch checkpoint whose running figures are impossible is refused, naming the attribute
+TR "$T/synth.ini" --fold 1 --out "$T/bx" --max-steps 7 >/dev/null 2>&1
+$PY - "$T/bx/fold1/last.h5" <<'PYEOF'
+import h5py, os, sys, zlib
+p = sys.argv[1]
+with h5py.File(p, "r+") as f:
+    f.attrs["epoch_correct"] = f.attrs["epoch_seen"] + 1
+size = os.path.getsize(p)
+with open(p, "rb") as f:
+    f.seek(512)
+    crc = zlib.crc32(f.read())
+with open(p, "r+b") as f:   # re-seal, as ferc_ckpt_seal would, so only the attribute is wrong
+    f.write(("ferc-checkpoint\nsize %d\ncrc32 %08x\n" % (size, crc)).encode().ljust(512, b"\0"))
+PYEOF
+out=$(TR "$T/synth.ini" --resume "$T/bx/fold1/last.h5" 2>&1); rc=$?
+if (( rc != 0 )) && grep -q "last.h5.*epoch_correct .* is more than epoch_seen" <<<"$out"; then ok resume_bad_epoch_figures
+else bad resume_bad_epoch_figures "rc=$rc" "$(tail -3 <<<"$out")"; fi
 
 # mixup and random erasing: they change training, and replay exactly on resume
 MX=(--set train.mixup=0.4 --set augment.erase=0.5)

@@ -406,6 +406,10 @@ static int run_fold(fold_job *job, int fold, const char *dir)
         int ep = st.epoch;
         double t0 = now(), loss_sum = 0.0;
         int correct = 0, seen = 0, nb;
+        if (st.step > 0) { /* resumed mid-epoch: carry on with the stopped part's figures */
+            loss_sum = st.ep_loss_sum, correct = (int)st.ep_correct, seen = (int)st.ep_seen;
+            t0 -= st.ep_seconds;
+        }
         float lr = 0.0f;
         ferc_loader_start(ld_tr, cfg->seed, ep, st.step);
         net.training = 1;
@@ -457,6 +461,7 @@ static int run_fold(fold_job *job, int fold, const char *dir)
         }
         if (o->progress) fprintf(stderr, "\r%*s\r", 110, "");
         if (stop_requested || (o->max_steps > 0 && st.global_step >= o->max_steps && b < nbatches)) {
+            st.ep_loss_sum = loss_sum, st.ep_correct = correct, st.ep_seen = seen, st.ep_seconds = now() - t0;
             if (ferc_ckpt_save(p_last, &net, cfg, &opt, &st, 0, &e)) {
                 fprintf(stderr, "train: %s\n", e.msg);
                 goto done;
