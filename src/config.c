@@ -116,6 +116,9 @@ static const cfg_key cfg_keys[] = {
     K_CHO("train", "select", select, "last|inner_val", "last"),
     K_INT("train", "swa_epochs", swa_epochs, 0, INT_MAX, "0"),
     K_FLT("train", "swa_lr", swa_lr, 0, INF, 0, "0"),
+    K_STR("train", "distill", distill, 0, ""),
+    K_FLT("train", "distill_weight", distill_weight, 0, 1, F_LO_OPEN, "0.5"),
+    K_FLT("train", "distill_temp", distill_temp, 0, 100, F_LO_OPEN, "2"),
 
     K_BOOL("augment", "flip", flip, "1"),
     K_FLT("augment", "shift", shift, 0, 1, F_HI_OPEN, "0.1"),
@@ -659,6 +662,10 @@ static int cfg_finish(ferc_config *c, const cfg_bases *b, const cfg_origin *o, f
         return ferc_errf(e, "%s: train.swa_epochs averages the last epochs, so it cannot be combined with "
                             "train.select = inner_val",
                          cfg_where(o, "train.swa_epochs", "train.select", w, sizeof w));
+    if (c->distill[0] && c->mixup > 0)
+        return ferc_errf(e, "%s: train.distill cannot be combined with train.mixup (the teacher's targets "
+                            "are those of the unmixed images)",
+                         cfg_where(o, "train.distill", "train.mixup", w, sizeof w));
     if (c->min_lr > c->lr)
         return ferc_errf(e, "%s: train.min_lr (%g) is above train.lr (%g)",
                          cfg_where(o, "train.min_lr", "train.lr", w, sizeof w), (double)c->min_lr, (double)c->lr);

@@ -15,7 +15,8 @@
  *             nesterov, weight_decay, beta1, beta2, eps, schedule
  *             (constant|step|cosine), warmup_epochs, step_epochs, step_gamma,
  *             min_lr, label_smoothing, mixup, class_weights (none|balanced|sqrt), seed,
- *             swa_epochs, swa_lr,
+ *             swa_epochs, swa_lr, distill (teacher checkpoints), distill_weight,
+ *             distill_temp,
  *             threads, select (last|inner_val)
  *   [augment] flip, shift, rotate, scale, brightness, contrast, erase, erase_area
  *   [output]  dir, name
@@ -84,6 +85,9 @@ typedef struct {
     char select[16];                   /* last | inner_val: which epoch's model is "best" */
     int swa_epochs;                    /* average the weights of the last N epochs (0 = off) */
     float swa_lr;                      /* constant lr during those epochs (0 = keep the schedule) */
+    char distill[FERC_PATH];           /* teacher checkpoints (comma list; "" = no distillation) */
+    float distill_weight;              /* share of the teacher term in the loss, (0, 1] */
+    float distill_temp;                /* softmax temperature of both sides of that term */
 
     /* [augment] */
     int flip;                          /* horizontal flip with p = 0.5 */

@@ -3,7 +3,8 @@
  * CE_i = -sum_k q_k log p_k, loss = sum_i w_y CE_i / sum_i w_y,
  * dz_i = w_y (p - q) / sum_i w_y.
  * Mixup: lam * loss(y) + (1 - lam) * loss(y2), gradients mixed the same way;
- * without class weights this is the loss of the soft target lam q(y) + (1 - lam) q(y2). */
+ * without class weights this is the loss of the soft target lam q(y) + (1 - lam) q(y2).
+ * Distillation: T^2 mean_i KL(t_i || softmax(z_i / T)), dz_i = T (softmax(z_i / T) - t_i) / B. */
 #include <math.h>
 #include "net.h"
 
@@ -42,4 +43,24 @@ float ferc_softmax_xent_mix(const float *logits, const int *y, const int *y2, fl
     float l2 = ferc_softmax_xent(logits, y2, B, K, class_w, smoothing, scratch, NULL);
     for (int i = 0; i < B * K; i++) dlogits[i] = lam * dlogits[i] + (1.0f - lam) * scratch[i];
     return lam * l + (1.0f - lam) * l2;
+}
+
+float ferc_distill_kl(const float *logits, const float *target, int B, int K, float T, float *dlogits)
+{
+    double loss = 0.0;
+    for (int i = 0; i < B; i++) {
+        const float *z = logits + (size_t)i * K, *t = target + (size_t)i * K;
+        double mx = z[0] / (double)T;
+        for (int k = 1; k < K; k++) mx = z[k] / (double)T > mx ? z[k] / (double)T : mx;
+        double se = 0.0;
+        for (int k = 0; k < K; k++) se += exp(z[k] / (double)T - mx);
+        double lse = mx + log(se), kl = 0.0;
+        for (int k = 0; k < K; k++) {
+            double lp = z[k] / (double)T - lse;
+            if (t[k] > 0.0f) kl += t[k] * (log((double)t[k]) - lp);
+            if (dlogits) dlogits[(size_t)i * K + k] = (float)(T * (exp(lp) - t[k]) / B);
+        }
+        loss += kl;
+    }
+    return (float)((double)T * T * loss / (B > 0 ? B : 1));
 }

@@ -123,5 +123,11 @@ float ferc_softmax_xent(const float *logits, const int *labels, int B, int K,
  * mixed alike into dlogits (B,K); scratch holds B*K floats. */
 float ferc_softmax_xent_mix(const float *logits, const int *y, const int *y2, float lam, int B, int K,
                             const float *class_w, float smoothing, float *dlogits, float *scratch);
+/* Distillation term (loss.c): T^2 times the mean over the batch of
+ * KL(t_i || softmax(z_i / T)), for targets t (B,K), rows that sum to 1 (the
+ * teacher's probabilities at temperature T). Writes dlogits (B,K) of it:
+ * T (softmax(z_i / T) - t_i) / B. The T^2 keeps the gradient's size roughly
+ * independent of T (Hinton et al., "Distilling the knowledge in a neural network"). */
+float ferc_distill_kl(const float *logits, const float *target, int B, int K, float T, float *dlogits);
 
 #endif

@@ -185,6 +185,24 @@ out=$("$BIN/train" "$T/synth.ini" --set train.swa_epochs=4 2>&1); rc=$?
 if (( rc != 0 )) && grep -q "train.swa_epochs (4) is more than train.epochs (3)" <<<"$out"; then ok swa_epochs_range
 else bad swa_epochs_range "rc=$rc" "$out"; fi
 
+# knowledge distillation (train.distill): run a's model as the teacher; the
+# log names it with its accuracy on the training images, training changes,
+# a stop in mid-epoch resumes to the same weights, and mixup is refused
+KD=(--set "train.distill=$T/a/fold1/model.h5" --set train.distill_weight=0.7 --set train.distill_temp=3)
+TR "$T/synth.ini" --fold 1 --out "$T/kd" "${KD[@]}" >/dev/null 2>"$T/kd.log" || bad run_distill "$(tail -5 "$T/kd.log")"
+TR "$T/synth.ini" --fold 1 --out "$T/kd2" "${KD[@]}" --max-steps 7 >/dev/null 2>"$T/kd2.log"
+TR "$T/synth.ini" --resume "$T/kd2/fold1/last.h5" "${KD[@]}" >/dev/null 2>>"$T/kd2.log"
+if grep -qE "^train: distilling from 1 teacher\(s\) .*/a/fold1/model.h5: accuracy on the training images [01]\.[0-9]{4}, of their mean [01]\.[0-9]{4}; temperature 3, weight 0.7" "$T/kd.log" &&
+   (( $(grep -c "^epoch" "$T/kd.log") == 3 )) && ! same_ckpt "$T/a/fold1/last.h5" "$T/kd/fold1/last.h5" >/dev/null &&
+   r=$(same_ckpt "$T/kd/fold1/last.h5" "$T/kd2/fold1/last.h5"); then ok distill_runs_and_resumes
+else bad distill_runs_and_resumes "$r" "$(grep -e distill -e "^epoch" -e "train:.*[Ee]rror" "$T/kd.log" "$T/kd2.log" | head -8)"; fi
+out=$(TR "$T/synth.ini" "${KD[@]}" --set train.mixup=0.2 2>&1); rc=$?
+if (( rc != 0 )) && grep -q "train.distill cannot be combined with train.mixup" <<<"$out"; then ok distill_mixup_refused
+else bad distill_mixup_refused "rc=$rc" "$out"; fi
+out=$(TR "$T/synth.ini" --fold 1 --out "$T/kd3" --set "train.distill=$T/nope.h5" 2>&1); rc=$?
+if (( rc != 0 )) && grep -q "nope.h5" <<<"$out" && ! grep -q "^epoch" <<<"$out"; then ok distill_missing_teacher
+else bad distill_missing_teacher "rc=$rc" "$out"; fi
+
 # a resumed --all run's closing line says its time is this process's, and adds
 # the whole run's from the history (a log that spans sessions would otherwise
 # show only the last session's wall-clock as the training time)

@@ -331,6 +331,74 @@ static int test_mixup_loss(void)
     return 0;
 }
 
+/* Distillation term: T^2 KL(t || softmax(z/T)) against a double-precision
+ * evaluation here, its gradient by finite differences, zero loss and gradient
+ * when the target is the student's own softmax(z/T), and for T = 1 with a
+ * one-hot target the plain cross-entropy (KL and CE then coincide). */
+typedef struct {
+    const float *t;
+    float T;
+} kd_ctx;
+static void kd_f(void *c, float *out)
+{
+    kd_ctx *k = c;
+    out[0] = ferc_distill_kl(xent_logits, k->t, 4, 3, k->T, NULL);
+}
+
+static int test_distill_loss(void)
+{
+    const float Ts[3] = {1.0f, 2.0f, 4.0f};
+    for (int v = 0; v < 3; v++) {
+        const float T = Ts[v];
+        xent_logits = randv(12, 3);
+        float t[12], d[12], one = 1.0f;
+        for (int i = 0; i < 4; i++) { /* random rows summing to 1, one with a zero */
+            float s = 0.0f;
+            for (int k = 0; k < 3; k++) s += t[i * 3 + k] = (i == 1 && k == 2) ? 0.0f : 0.1f + (float)((i * 7 + k * 3 + v) % 5);
+            for (int k = 0; k < 3; k++) t[i * 3 + k] /= s;
+        }
+        float l = ferc_distill_kl(xent_logits, t, 4, 3, T, d);
+        double ref = 0.0;
+        int ok = 1;
+        for (int i = 0; i < 4; i++) {
+            const float *z = xent_logits + i * 3;
+            double se = 0.0;
+            for (int k = 0; k < 3; k++) se += exp(z[k] / (double)T);
+            for (int k = 0; k < 3; k++) {
+                double p = exp(z[k] / (double)T) / se;
+                if (t[i * 3 + k] > 0) ref += (double)T * T * t[i * 3 + k] * log(t[i * 3 + k] / p) / 4;
+                ok &= fabs(d[i * 3 + k] - T * (p - t[i * 3 + k]) / 4) < 1e-6;
+            }
+        }
+        CHECK(ok);
+        CHECK_CLOSE(l, ref, 1e-5, 1e-5);
+        kd_ctx c = {t, T};
+        fd_check("distill kl d/dz", kd_f, &c, xent_logits, d, 12, &one, 1, 12, 1e-2f);
+        /* the student's own distribution as target: no loss, no gradient */
+        for (int i = 0; i < 4; i++) {
+            const float *z = xent_logits + i * 3;
+            double se = 0.0;
+            for (int k = 0; k < 3; k++) se += exp(z[k] / (double)T);
+            for (int k = 0; k < 3; k++) t[i * 3 + k] = (float)(exp(z[k] / (double)T) / se);
+        }
+        CHECK_CLOSE(ferc_distill_kl(xent_logits, t, 4, 3, T, d), 0.0, 1e-6, 0);
+        float dmax = 0.0f;
+        for (int i = 0; i < 12; i++) dmax = fmaxf(dmax, fabsf(d[i]));
+        CHECK(dmax < 1e-6f);
+        free(xent_logits);
+    }
+    /* T = 1, one-hot targets: the cross-entropy of ferc_softmax_xent */
+    xent_logits = randv(12, 2);
+    int y[4] = {2, 0, 1, 1};
+    float t[12] = {0}, d[12], d1[12];
+    for (int i = 0; i < 4; i++) t[i * 3 + y[i]] = 1.0f;
+    CHECK_CLOSE(ferc_distill_kl(xent_logits, t, 4, 3, 1.0f, d), ferc_softmax_xent(xent_logits, y, 4, 3, NULL, 0, d1, NULL),
+                1e-6, 1e-6);
+    for (int i = 0; i < 12; i++) CHECK_CLOSE(d[i], d1[i], 1e-7, 1e-5);
+    free(xent_logits);
+    return 0;
+}
+
 /* Whole network: gradient of the loss w.r.t. parameters by finite differences
  * (train-mode BN, no dropout) on a tiny VGG. */
 static ferc_net *G_net;
@@ -411,6 +479,7 @@ int main(void)
     RUN(test_pool_relu);
     RUN(test_loss);
     RUN(test_mixup_loss);
+    RUN(test_distill_loss);
     RUN(test_net_gradcheck);
     RUN(test_net_freeze);
     return TEST_DONE("test_layers");

@@ -14,6 +14,7 @@
 #include "ckpt.h"
 #include "dataset.h"
 #include "dedup.h"
+#include "distill.h"
 #include "model.h"
 #include "net.h"
 #include "optim.h"
@@ -217,6 +218,7 @@ static int run_fold(fold_job *job, int fold, const char *dir)
     ferc_err e;
     int rc = 1;
     float *dl = NULL, *mixbuf = NULL; /* mixbuf: mixup's copy of the batch */
+    float *kd_t = NULL, *kd_b = NULL;  /* train.distill: targets per image (ds->n, K), a batch's (batch, K) */
     int *y2 = NULL;                   /* mixup's second labels */
     int folds = fold < 0 ? 0 : cfg->folds;
     int *tr = NULL, *va = NULL, *te = NULL, n_tr = 0, n_va = 0, n_te = 0;
@@ -298,6 +300,30 @@ static int run_fold(fold_job *job, int fold, const char *dir)
     for (int k = 0; k < cfg->n_classes; k++) {
         cw[k] = cnt[k] ? (float)n_tr / ((float)cfg->n_classes * cnt[k]) : 0.0f;
         if (cfg->class_weights == 2) cw[k] = sqrtf(cw[k]);
+    }
+
+    if (cfg->distill[0]) {
+        /* the teachers' soft labels, once for the whole run (distill.h) */
+        double t_kd = now();
+        ferc_distill_info di;
+        kd_t = calloc((size_t)ds->n * cfg->n_classes, sizeof(float));
+        kd_b = malloc(sizeof(float) * cfg->batch * cfg->n_classes);
+        if (!kd_t || !kd_b) {
+            fprintf(stderr, "train: out of memory for the distillation targets\n");
+            goto done;
+        }
+        if (o->progress) fprintf(stderr, "train: scoring the %d training images with the teachers of train.distill\n", n_tr);
+        if (ferc_distill_targets(cfg, ds, tr, n_tr, cfg->batch, kd_t, &di, &e)) {
+            fprintf(stderr, "train: %s\n", e.msg);
+            goto done;
+        }
+        char accs[256];
+        int al = 0;
+        for (int i = 0; i < di.n_teachers && al < (int)sizeof accs - 16; i++)
+            al += snprintf(accs + al, sizeof accs - al, "%s%.4f", i ? ", " : "", di.acc[i]);
+        fprintf(stderr, "train: distilling from %d teacher(s) %s: accuracy on the training images %s, of their mean "
+                        "%.4f; temperature %g, weight %g; %.1fs\n", di.n_teachers, cfg->distill, accs, di.acc_mean,
+                (double)cfg->distill_temp, (double)cfg->distill_weight, now() - t_kd);
     }
 
     ferc_arch arch;
@@ -433,6 +459,16 @@ static int run_fold(fold_job *job, int fold, const char *dir)
                           ? ferc_softmax_xent_mix(lg, y, y2, lam, nb, cfg->n_classes, cwp, cfg->label_smoothing, dl,
                                                   dl + (size_t)cfg->batch * cfg->n_classes)
                           : ferc_softmax_xent(lg, y, nb, cfg->n_classes, cwp, cfg->label_smoothing, dl, NULL);
+            if (kd_t) {
+                /* (1 - a) hard-label loss + a teacher term, gradients alike */
+                const int K = cfg->n_classes;
+                for (int i = 0; i < nb; i++) memcpy(kd_b + (size_t)i * K, kd_t + (size_t)ids[i] * K, sizeof(float) * K);
+                float *dk = dl + (size_t)cfg->batch * K;
+                float lk = ferc_distill_kl(lg, kd_b, nb, K, cfg->distill_temp, dk);
+                const float a = cfg->distill_weight;
+                for (int i = 0; i < nb * K; i++) dl[i] = (1.0f - a) * dl[i] + a * dk[i];
+                l = (1.0f - a) * l + a * lk;
+            }
             ferc_net_zero_grad(&net);
             ferc_net_backward(&net, dl, nb);
             lr = ep >= swa_from && cfg->swa_lr > 0 ? cfg->swa_lr : ferc_sched_lr(&sched, ep + (float)b / nbatches);
@@ -582,6 +618,8 @@ static int run_fold(fold_job *job, int fold, const char *dir)
 done:
     free(dl);
     free(mixbuf);
+    free(kd_t);
+    free(kd_b);
     free(y2);
     ferc_loader_free(ld_tr);
     ferc_loader_free(ld_va);
