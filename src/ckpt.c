@@ -393,6 +393,21 @@ static int ckpt_write_history(const char *path, ferc_err *e, hid_t f, hid_t lcpl
     return rc;
 }
 
+static int ckpt_write_distill(const char *path, ferc_err *e, hid_t f, hid_t lcpl, const ferc_train_state *st)
+{
+    hsize_t dims[2] = {(hsize_t)st->kd_n, (hsize_t)st->kd_k};
+    if (ckpt_put_dset(path, e, f, lcpl, "/distill/targets", 2, dims, st->kd, 0) < 0) return -1;
+    hid_t d = H5Dopen2(f, "/distill/targets", H5P_DEFAULT);
+    if (d < 0) return ckpt_h5err(e, "%s: cannot open /distill/targets", path);
+    const char *teachers = st->kd_teachers ? st->kd_teachers : "";
+    int rc = ckpt_put_str(path, e, d, "/distill/targets", "teachers", teachers);
+    if (rc == 0)
+        rc = ckpt_put_attr(path, e, d, "/distill/targets", "temperature", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, -1,
+                           &st->kd_temp);
+    H5Dclose(d);
+    return rc;
+}
+
 /* Writes the whole checkpoint to tmp (messages name the user's path). */
 static int ckpt_write_file(const char *tmp, const char *path, const ferc_net *net, const ferc_config *cfg,
                            const ferc_optim *opt, const ferc_train_state *st, int flags, ferc_err *e)
@@ -417,7 +432,8 @@ static int ckpt_write_file(const char *tmp, const char *path, const ferc_net *ne
     }
     if (ckpt_write_root(path, e, root, net, cfg, st, export_only) < 0 ||
         ckpt_write_tensors(path, e, f, lcpl, net, opt, export_only, half) < 0 ||
-        (st && ckpt_write_history(path, e, f, lcpl, st) < 0))
+        (st && ckpt_write_history(path, e, f, lcpl, st) < 0) ||
+        (st && st->kd && !export_only && ckpt_write_distill(path, e, f, lcpl, st) < 0))
         goto done;
     rc = 0;
 done:
@@ -1027,6 +1043,47 @@ static int ckpt_load_optim(const char *path, ferc_err *e, hid_t f, const ferc_ne
     return 0;
 }
 
+/* /distill/targets into st (absent: st->kd stays NULL). */
+static int ckpt_load_distill(const char *path, ferc_err *e, hid_t f, ferc_train_state *st)
+{
+    int ex = ckpt_exists(path, e, f, "/distill/targets");
+    if (ex <= 0) return ex;
+    hid_t d = H5Dopen2(f, "/distill/targets", H5P_DEFAULT), sp = -1;
+    hsize_t dims[H5S_MAX_RANK];
+    if (d < 0) return ckpt_h5err(e, "%s: cannot open /distill/targets", path);
+    int rc = -1;
+    if ((sp = H5Dget_space(d)) < 0 || H5Sget_simple_extent_ndims(sp) != 2 ||
+        H5Sget_simple_extent_dims(sp, dims, NULL) != 2 || dims[0] < 1 || dims[0] > 100000000 || dims[1] < 1 ||
+        dims[1] > FERC_MAX_CLASSES) {
+        ferc_errf(e, "%s: /distill/targets is not an [images, classes] table", path);
+        goto done;
+    }
+    size_t n = (size_t)dims[0] * dims[1];
+    if (!(st->kd = malloc(n * sizeof(float)))) {
+        ferc_errf(e, "%s: out of memory for /distill/targets", path);
+        goto done;
+    }
+    if (ckpt_read_dset(path, e, d, "/distill/targets", n, st->kd) < 0 ||
+        ckpt_get_attr(path, e, d, "/distill/targets", "teachers", -1, &st->kd_teachers) < 0 ||
+        ckpt_get_attr(path, e, d, "/distill/targets", "temperature", H5T_NATIVE_FLOAT, &st->kd_temp) < 0)
+        goto done;
+    for (size_t i = 0; i < n; i++)
+        if (!(st->kd[i] >= 0.0f && st->kd[i] <= 1.0f)) {
+            ferc_errf(e, "%s: /distill/targets holds %g, not a probability", path, (double)st->kd[i]);
+            goto done;
+        }
+    st->kd_n = (int)dims[0], st->kd_k = (int)dims[1];
+    rc = 0;
+done:
+    if (rc) {
+        free(st->kd), free(st->kd_teachers);
+        st->kd = NULL, st->kd_teachers = NULL;
+    }
+    if (sp >= 0) H5Sclose(sp);
+    H5Dclose(d);
+    return rc;
+}
+
 static int ckpt_load_state(const char *path, ferc_err *e, hid_t f, hid_t root, ferc_train_state *st)
 {
     /* absent attributes read as 0 (a train file saved without st) */
@@ -1065,11 +1122,18 @@ static int ckpt_load_state(const char *path, ferc_err *e, hid_t f, hid_t root, f
             return ferc_errf(e, "%s: attribute epoch_correct (%.0f) is more than epoch_seen (%.0f)", path, d[1], d[2]);
         st->ep_loss_sum = d[0], st->ep_correct = (int64_t)d[1], st->ep_seen = (int64_t)d[2], st->ep_seconds = d[3];
     }
+    if (ckpt_load_distill(path, e, f, st) < 0) return -1;
     int ex = ckpt_exists(path, e, f, "/history");
-    if (ex <= 0) return ex;
+    if (ex <= 0) {
+        if (ex < 0) ferc_train_state_free(st);
+        return ex;
+    }
     hid_t d = H5Dopen2(f, "/history", H5P_DEFAULT), sp = -1;
     hsize_t dims[H5S_MAX_RANK];
-    if (d < 0) return ckpt_h5err(e, "%s: cannot open /history", path);
+    if (d < 0) {
+        ferc_train_state_free(st);
+        return ckpt_h5err(e, "%s: cannot open /history", path);
+    }
     int rc = -1;
     if ((sp = H5Dget_space(d)) < 0 || H5Sget_simple_extent_ndims(sp) != 2 ||
         H5Sget_simple_extent_dims(sp, dims, NULL) != 2 || dims[1] != FERC_HIST_COLS || dims[0] > 1000000) {
@@ -1092,6 +1156,7 @@ static int ckpt_load_state(const char *path, ferc_err *e, hid_t f, hid_t root, f
 done:
     if (sp >= 0) H5Sclose(sp);
     H5Dclose(d);
+    if (rc) ferc_train_state_free(st);
     return rc;
 }
 
@@ -1180,7 +1245,7 @@ int ferc_ckpt_load(const char *path, ferc_net *net, ferc_optim *opt, ferc_train_
     }
     if (st) {
         *st = state;
-        state.hist = NULL;
+        state.hist = NULL, state.kd = NULL, state.kd_teachers = NULL;
     }
     rc = 0;
 done:
@@ -1309,4 +1374,14 @@ void ferc_train_state_free(ferc_train_state *st)
     free(st->hist);
     st->hist = NULL;
     st->n_hist = 0;
+    ferc_train_state_free_distill(st);
+}
+
+void ferc_train_state_free_distill(ferc_train_state *st)
+{
+    if (!st) return;
+    free(st->kd);
+    free(st->kd_teachers);
+    st->kd = NULL, st->kd_teachers = NULL;
+    st->kd_n = st->kd_k = 0;
 }

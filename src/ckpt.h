@@ -15,6 +15,8 @@
  *   /optim/avg/<name>, attr avg_n   the weight average (train.swa_epochs runs only)
  *   /history                 float32 [epochs, FERC_HIST_COLS] with a "columns" attribute
  *                            (written whenever st is given, exports included)
+ *   /distill/targets         float32 [images, classes]: train.distill's soft labels, attrs
+ *                            teachers (string), temperature (float32) ("train" only, distilling runs)
  *   bytes 0..511: an HDF5 user block (skipped by HDF5 and h5py) holding the text
  *     "ferc-checkpoint\nsize <bytes>\ncrc32 <hex>\n", zlib's CRC-32 of bytes
  *     [512, size). Readers check it before HDF5 parses anything, so truncated or
@@ -52,6 +54,14 @@ typedef struct {
     double ep_loss_sum;     /* sum over the epoch's images of the loss */
     int64_t ep_correct, ep_seen;
     double ep_seconds;      /* wall-clock spent on the epoch so far */
+    /* train.distill's soft labels (kd_n dataset images x kd_k classes, at
+     * temperature kd_temp, from the teachers listed in kd_teachers), kept in
+     * training checkpoints so that --resume need not score the teachers again;
+     * NULL when the run does not distil. Owned (malloc'ed) by the state. */
+    int kd_n, kd_k;
+    float *kd;
+    float kd_temp;
+    char *kd_teachers;
 } ferc_train_state;
 
 /* ferc_ckpt_save flags */
@@ -88,6 +98,8 @@ int ferc_ckpt_init_from(const char *path, ferc_net *net, ferc_log_fn log, void *
 int ferc_ckpt_init_head(const char *path, ferc_net *net, const ferc_config *cfg, ferc_rng *rng, ferc_log_fn log,
                         void *log_ctx, ferc_err *e);
 void ferc_train_state_free(ferc_train_state *st);
+/* Frees only st's distillation targets (kd, kd_teachers). */
+void ferc_train_state_free_distill(ferc_train_state *st);
 /* Reads only the train-state attributes and history (no tensors): used to
  * find the fold and epoch of a checkpoint before building its network. */
 int ferc_ckpt_read_state(const char *path, ferc_train_state *st, ferc_err *e);

@@ -191,11 +191,31 @@ else bad swa_epochs_range "rc=$rc" "$out"; fi
 KD=(--set "train.distill=$T/a/fold1/model.h5" --set train.distill_weight=0.7 --set train.distill_temp=3)
 TR "$T/synth.ini" --fold 1 --out "$T/kd" "${KD[@]}" >/dev/null 2>"$T/kd.log" || bad run_distill "$(tail -5 "$T/kd.log")"
 TR "$T/synth.ini" --fold 1 --out "$T/kd2" "${KD[@]}" --max-steps 7 >/dev/null 2>"$T/kd2.log"
-TR "$T/synth.ini" --resume "$T/kd2/fold1/last.h5" "${KD[@]}" >/dev/null 2>>"$T/kd2.log"
+cp "$T/kd2/fold1/last.h5" "$T/kd2-stopped.h5"
+TR "$T/synth.ini" --resume "$T/kd2/fold1/last.h5" "${KD[@]}" >/dev/null 2>"$T/kd2b.log"
 if grep -qE "^train: distilling from 1 teacher\(s\) .*/a/fold1/model.h5: accuracy on the training images [01]\.[0-9]{4}, of their mean [01]\.[0-9]{4}; temperature 3, weight 0.7" "$T/kd.log" &&
    (( $(grep -c "^epoch" "$T/kd.log") == 3 )) && ! same_ckpt "$T/a/fold1/last.h5" "$T/kd/fold1/last.h5" >/dev/null &&
    r=$(same_ckpt "$T/kd/fold1/last.h5" "$T/kd2/fold1/last.h5"); then ok distill_runs_and_resumes
 else bad distill_runs_and_resumes "$r" "$(grep -e distill -e "^epoch" -e "train:.*[Ee]rror" "$T/kd.log" "$T/kd2.log" | head -8)"; fi
+# the soft labels travel in training checkpoints (not in exports), so the
+# resume above read them instead of scoring the teacher again; a resume with
+# another temperature scores it again
+out=$(TR "$T/synth.ini" --resume "$T/kd2-stopped.h5" "${KD[@]}" --set train.distill_temp=1.5 --max-steps 8 2>&1 >/dev/null)
+if grep -q "^train: distilling from .*/a/fold1/model.h5: soft labels (temperature 3) read from .*kd2/fold1/last.h5; weight 0.7$" "$T/kd2b.log" &&
+   ! grep -q "teacher(s)" "$T/kd2b.log" && grep -q "^train: distilling from 1 teacher(s) .*temperature 1.5, weight 0.7" <<<"$out" &&
+   r=$($PY - "$T/kd/fold1/last.h5" "$T/kd/fold1/model.h5" "$T/a/fold1/model.h5" <<'PYEOF'
+import sys, h5py, numpy as np
+last, model = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
+t = last["distill/targets"]
+assert "distill" not in model, "an export carries the soft labels"
+assert t.attrs["teachers"] == sys.argv[3], t.attrs["teachers"]
+assert t.attrs["temperature"] == np.float32(3), t.attrs["temperature"]
+rows = t[()][t[()].sum(1) > 0]
+assert len(rows) > 0 and np.allclose(rows.sum(1), 1, atol=1e-5), rows.sum(1)
+print(f"{len(rows)} of {t.shape[0]} rows")
+PYEOF
+); then ok distill_labels_in_checkpoint
+else bad distill_labels_in_checkpoint "$r" "$(grep distill "$T/kd2b.log")" "$(grep distill <<<"$out")"; fi
 out=$(TR "$T/synth.ini" "${KD[@]}" --set train.mixup=0.2 2>&1); rc=$?
 if (( rc != 0 )) && grep -q "train.distill cannot be combined with train.mixup" <<<"$out"; then ok distill_mixup_refused
 else bad distill_mixup_refused "rc=$rc" "$out"; fi

@@ -218,7 +218,8 @@ static int run_fold(fold_job *job, int fold, const char *dir)
     ferc_err e;
     int rc = 1;
     float *dl = NULL, *mixbuf = NULL; /* mixbuf: mixup's copy of the batch */
-    float *kd_t = NULL, *kd_b = NULL;  /* train.distill: targets per image (ds->n, K), a batch's (batch, K) */
+    const float *kd_t = NULL;          /* train.distill: targets per image (ds->n, K), owned by st */
+    float *kd_b = NULL;                /* a batch's targets (batch, K) */
     int *y2 = NULL;                   /* mixup's second labels */
     int folds = fold < 0 ? 0 : cfg->folds;
     int *tr = NULL, *va = NULL, *te = NULL, n_tr = 0, n_va = 0, n_te = 0;
@@ -302,30 +303,6 @@ static int run_fold(fold_job *job, int fold, const char *dir)
         if (cfg->class_weights == 2) cw[k] = sqrtf(cw[k]);
     }
 
-    if (cfg->distill[0]) {
-        /* the teachers' soft labels, once for the whole run (distill.h) */
-        double t_kd = now();
-        ferc_distill_info di;
-        kd_t = calloc((size_t)ds->n * cfg->n_classes, sizeof(float));
-        kd_b = malloc(sizeof(float) * cfg->batch * cfg->n_classes);
-        if (!kd_t || !kd_b) {
-            fprintf(stderr, "train: out of memory for the distillation targets\n");
-            goto done;
-        }
-        if (o->progress) fprintf(stderr, "train: scoring the %d training images with the teachers of train.distill\n", n_tr);
-        if (ferc_distill_targets(cfg, ds, tr, n_tr, cfg->batch, kd_t, &di, &e)) {
-            fprintf(stderr, "train: %s\n", e.msg);
-            goto done;
-        }
-        char accs[256];
-        int al = 0;
-        for (int i = 0; i < di.n_teachers && al < (int)sizeof accs - 16; i++)
-            al += snprintf(accs + al, sizeof accs - al, "%s%.4f", i ? ", " : "", di.acc[i]);
-        fprintf(stderr, "train: distilling from %d teacher(s) %s: accuracy on the training images %s, of their mean "
-                        "%.4f; temperature %g, weight %g; %.1fs\n", di.n_teachers, cfg->distill, accs, di.acc_mean,
-                (double)cfg->distill_temp, (double)cfg->distill_weight, now() - t_kd);
-    }
-
     ferc_arch arch;
     ferc_arch_from_config(&arch, cfg);
     ferc_rng rng;
@@ -400,6 +377,49 @@ static int run_fold(fold_job *job, int fold, const char *dir)
             goto done;
         }
     }
+    if (cfg->distill[0]) {
+        /* the teachers' soft labels (distill.h): from the checkpoint resumed
+         * when it holds those of the same teachers and temperature, else
+         * scored now, once for the whole run; kept in st, so every
+         * checkpoint of the run carries them */
+        const int K = cfg->n_classes;
+        kd_b = malloc(sizeof(float) * cfg->batch * K);
+        if (!kd_b) {
+            fprintf(stderr, "train: out of memory for the distillation targets\n");
+            goto done;
+        }
+        if (st.kd && st.kd_n == ds->n && st.kd_k == K && st.kd_temp == cfg->distill_temp && st.kd_teachers &&
+            !strcmp(st.kd_teachers, cfg->distill)) {
+            fprintf(stderr, "train: distilling from %s: soft labels (temperature %g) read from %s; weight %g\n",
+                    cfg->distill, (double)cfg->distill_temp, o->resume, (double)cfg->distill_weight);
+        } else {
+            double t_kd = now();
+            ferc_distill_info di;
+            ferc_train_state_free_distill(&st);
+            st.kd = calloc((size_t)ds->n * K, sizeof(float));
+            st.kd_teachers = strdup(cfg->distill);
+            if (!st.kd || !st.kd_teachers) {
+                fprintf(stderr, "train: out of memory for the distillation targets\n");
+                goto done;
+            }
+            st.kd_n = ds->n, st.kd_k = K, st.kd_temp = cfg->distill_temp;
+            if (o->progress)
+                fprintf(stderr, "train: scoring the %d training images with the teachers of train.distill\n", n_tr);
+            if (ferc_distill_targets(cfg, ds, tr, n_tr, cfg->batch, st.kd, &di, &e)) {
+                fprintf(stderr, "train: %s\n", e.msg);
+                goto done;
+            }
+            char accs[256];
+            int al = 0;
+            for (int i = 0; i < di.n_teachers && al < (int)sizeof accs - 16; i++)
+                al += snprintf(accs + al, sizeof accs - al, "%s%.4f", i ? ", " : "", di.acc[i]);
+            fprintf(stderr, "train: distilling from %d teacher(s) %s: accuracy on the training images %s, of their "
+                            "mean %.4f; temperature %g, weight %g; %.1fs\n", di.n_teachers, cfg->distill, accs,
+                    di.acc_mean, (double)cfg->distill_temp, (double)cfg->distill_weight, now() - t_kd);
+        }
+        kd_t = st.kd;
+    } else
+        ferc_train_state_free_distill(&st); /* resumed from a distilling run without it: not carried on */
     if (!st.hist) st.hist = malloc(sizeof(float) * FERC_HIST_COLS * (cfg->epochs + 1));
     else st.hist = realloc(st.hist, sizeof(float) * FERC_HIST_COLS * (cfg->epochs + st.n_hist + 1));
 
@@ -618,8 +638,7 @@ static int run_fold(fold_job *job, int fold, const char *dir)
 done:
     free(dl);
     free(mixbuf);
-    free(kd_t);
-    free(kd_b);
+    free(kd_b); /* kd_t is st.kd */
     free(y2);
     ferc_loader_free(ld_tr);
     ferc_loader_free(ld_va);
