@@ -31,11 +31,9 @@ static void add_probs(const float *lg, int nb, int K, float T, const int *ids, f
 {
     for (int i = 0; i < nb; i++) {
         const float *z = lg + (size_t)i * K;
-        double mx = z[0] / (double)T, se = 0.0;
-        for (int k = 1; k < K; k++) mx = z[k] / (double)T > mx ? z[k] / (double)T : mx;
-        for (int k = 0; k < K; k++) se += exp(z[k] / (double)T - mx);
+        const double lse = ferc_logsumexp(z, K, T);
         float *t = target + (size_t)ids[i] * K;
-        for (int k = 0; k < K; k++) t[k] += (float)(exp(z[k] / (double)T - mx) / se);
+        for (int k = 0; k < K; k++) t[k] += (float)exp(z[k] / (double)T - lse);
     }
 }
 

@@ -8,6 +8,14 @@
 #include <math.h>
 #include "net.h"
 
+double ferc_logsumexp(const float *z, int K, double T)
+{
+    double mx = z[0] / T, se = 0.0;
+    for (int k = 1; k < K; k++) mx = z[k] / T > mx ? z[k] / T : mx;
+    for (int k = 0; k < K; k++) se += exp(z[k] / T - mx);
+    return mx + log(se);
+}
+
 float ferc_softmax_xent(const float *logits, const int *labels, int B, int K,
                         const float *class_w, float smoothing, float *dlogits, float *probs)
 {
@@ -16,11 +24,7 @@ float ferc_softmax_xent(const float *logits, const int *labels, int B, int K,
     if (wsum <= 0.0) wsum = 1.0;
     for (int i = 0; i < B; i++) {
         const float *z = logits + (size_t)i * K;
-        float mx = z[0];
-        for (int k = 1; k < K; k++) mx = z[k] > mx ? z[k] : mx;
-        double se = 0.0;
-        for (int k = 0; k < K; k++) se += exp((double)z[k] - mx);
-        double lse = mx + log(se);
+        const double lse = ferc_logsumexp(z, K, 1.0);
         double w = class_w ? class_w[labels[i]] : 1.0;
         double ce = 0.0;
         for (int k = 0; k < K; k++) {
@@ -50,11 +54,8 @@ float ferc_distill_kl(const float *logits, const float *target, int B, int K, fl
     double loss = 0.0;
     for (int i = 0; i < B; i++) {
         const float *z = logits + (size_t)i * K, *t = target + (size_t)i * K;
-        double mx = z[0] / (double)T;
-        for (int k = 1; k < K; k++) mx = z[k] / (double)T > mx ? z[k] / (double)T : mx;
-        double se = 0.0;
-        for (int k = 0; k < K; k++) se += exp(z[k] / (double)T - mx);
-        double lse = mx + log(se), kl = 0.0;
+        const double lse = ferc_logsumexp(z, K, T);
+        double kl = 0.0;
         for (int k = 0; k < K; k++) {
             double lp = z[k] / (double)T - lse;
             if (t[k] > 0.0f) kl += t[k] * (log((double)t[k]) - lp);

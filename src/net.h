@@ -114,6 +114,10 @@ float *ferc_net_forward(ferc_net *net, int B);
 void ferc_net_backward(ferc_net *net, const float *dlogits, int B);
 void ferc_net_zero_grad(ferc_net *net);
 
+/* log sum_k exp(z_k / T) of one row of K logits, shifted by its maximum so
+ * that no exp overflows: softmax(z / T)_k = exp(z_k / T - lse). The one
+ * softmax of loss.c and distill.c. */
+double ferc_logsumexp(const float *z, int K, double T);
 /* Softmax cross-entropy with optional class weights (NULL = 1) and label smoothing.
  * logits (B,K), labels (B) -> returns mean loss; writes dlogits (B,K) of the mean loss;
  * probs (B,K) may be NULL. Loss = sum_i w_yi * CE_i / sum_i w_yi. */

@@ -345,6 +345,24 @@ static void kd_f(void *c, float *out)
     out[0] = ferc_distill_kl(xent_logits, k->t, 4, 3, k->T, NULL);
 }
 
+/* the shared softmax: no overflow or underflow at large logits, T divides */
+static int test_logsumexp(void)
+{
+    const float z[3] = {1000.0f, 1001.0f, 999.0f}, m[3] = {-1000.0f, -1001.0f, -999.0f};
+    const double r = log(1.0 + exp(-1.0) + exp(-2.0)), r2 = log(1.0 + exp(-0.5) + exp(-1.0));
+    CHECK_CLOSE(ferc_logsumexp(z, 3, 1.0), 1001.0 + r, 1e-9, 1e-12);
+    CHECK_CLOSE(ferc_logsumexp(z, 3, 2.0), 500.5 + r2, 1e-9, 1e-12);
+    CHECK_CLOSE(ferc_logsumexp(m, 3, 1.0), -999.0 + r, 1e-9, 1e-12);
+    const float one = 3.5f;
+    CHECK_CLOSE(ferc_logsumexp(&one, 1, 0.5), 7.0, 1e-12, 0);
+    /* the cross-entropy of huge logits stays finite */
+    int y = 0;
+    float d[3], p[3];
+    CHECK_CLOSE(ferc_softmax_xent(z, &y, 1, 3, NULL, 0.0f, d, p), 1.0 + r, 1e-5, 1e-6);
+    CHECK_CLOSE(p[1], exp(-r), 1e-6, 1e-6);
+    return 0;
+}
+
 static int test_distill_loss(void)
 {
     const float Ts[3] = {1.0f, 2.0f, 4.0f};
@@ -479,6 +497,7 @@ int main(void)
     RUN(test_pool_relu);
     RUN(test_loss);
     RUN(test_mixup_loss);
+    RUN(test_logsumexp);
     RUN(test_distill_loss);
     RUN(test_net_gradcheck);
     RUN(test_net_freeze);
