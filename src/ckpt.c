@@ -1043,28 +1043,55 @@ static int ckpt_load_optim(const char *path, ferc_err *e, hid_t f, const ferc_ne
     return 0;
 }
 
-/* /distill/targets into st (absent: st->kd stays NULL). */
-static int ckpt_load_distill(const char *path, ferc_err *e, hid_t f, ferc_train_state *st)
+/* Reads the 2-D float table `name` of f, [rows, cols] with rows in
+ * [min_rows, max_rows] and cols in [min_cols, max_cols], into a new buffer
+ * *out (NULL when it has no rows) and its shape into *rows, *cols; `what`
+ * names the expected shape in the error ("[images, classes]"). With dset, the
+ * open dataset is left there for its attributes and the caller closes it.
+ * Returns 1 read, 0 absent, -1 error (nothing allocated). */
+static int ckpt_read_table(const char *path, ferc_err *e, hid_t f, const char *name, const char *what,
+                           hsize_t min_rows, hsize_t max_rows, hsize_t min_cols, hsize_t max_cols, float **out,
+                           int *rows, int *cols, hid_t *dset)
 {
-    int ex = ckpt_exists(path, e, f, "/distill/targets");
+    *out = NULL;
+    int ex = ckpt_exists(path, e, f, name);
     if (ex <= 0) return ex;
-    hid_t d = H5Dopen2(f, "/distill/targets", H5P_DEFAULT), sp = -1;
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT), sp = -1;
     hsize_t dims[H5S_MAX_RANK];
-    if (d < 0) return ckpt_h5err(e, "%s: cannot open /distill/targets", path);
+    if (d < 0) return ckpt_h5err(e, "%s: cannot open %s", path, name);
     int rc = -1;
     if ((sp = H5Dget_space(d)) < 0 || H5Sget_simple_extent_ndims(sp) != 2 ||
-        H5Sget_simple_extent_dims(sp, dims, NULL) != 2 || dims[0] < 1 || dims[0] > 100000000 || dims[1] < 1 ||
-        dims[1] > FERC_MAX_CLASSES) {
-        ferc_errf(e, "%s: /distill/targets is not an [images, classes] table", path);
+        H5Sget_simple_extent_dims(sp, dims, NULL) != 2 || dims[0] < min_rows || dims[0] > max_rows ||
+        dims[1] < min_cols || dims[1] > max_cols) {
+        ferc_errf(e, "%s: %s is not a %s table", path, name, what);
         goto done;
     }
     size_t n = (size_t)dims[0] * dims[1];
-    if (!(st->kd = malloc(n * sizeof(float)))) {
-        ferc_errf(e, "%s: out of memory for /distill/targets", path);
+    if (n && !(*out = malloc(n * sizeof(float)))) {
+        ferc_errf(e, "%s: out of memory for %s", path, name);
         goto done;
     }
-    if (ckpt_read_dset(path, e, d, "/distill/targets", n, st->kd) < 0 ||
-        ckpt_get_attr(path, e, d, "/distill/targets", "teachers", -1, &st->kd_teachers) < 0 ||
+    if (ckpt_read_dset(path, e, d, name, n, *out) < 0) goto done;
+    *rows = (int)dims[0], *cols = (int)dims[1];
+    rc = 1;
+done:
+    if (rc < 0) free(*out), *out = NULL;
+    if (sp >= 0) H5Sclose(sp);
+    if (rc < 0 || !dset) H5Dclose(d);
+    else *dset = d;
+    return rc;
+}
+
+/* /distill/targets into st (absent: st->kd stays NULL). */
+static int ckpt_load_distill(const char *path, ferc_err *e, hid_t f, ferc_train_state *st)
+{
+    hid_t d = -1;
+    int r = ckpt_read_table(path, e, f, "/distill/targets", "[images, classes]", 1, 100000000, 1, FERC_MAX_CLASSES,
+                            &st->kd, &st->kd_n, &st->kd_k, &d);
+    if (r <= 0) return r;
+    int rc = -1;
+    const size_t n = (size_t)st->kd_n * st->kd_k;
+    if (ckpt_get_attr(path, e, d, "/distill/targets", "teachers", -1, &st->kd_teachers) < 0 ||
         ckpt_get_attr(path, e, d, "/distill/targets", "temperature", H5T_NATIVE_FLOAT, &st->kd_temp) < 0)
         goto done;
     for (size_t i = 0; i < n; i++)
@@ -1072,14 +1099,9 @@ static int ckpt_load_distill(const char *path, ferc_err *e, hid_t f, ferc_train_
             ferc_errf(e, "%s: /distill/targets holds %g, not a probability", path, (double)st->kd[i]);
             goto done;
         }
-    st->kd_n = (int)dims[0], st->kd_k = (int)dims[1];
     rc = 0;
 done:
-    if (rc) {
-        free(st->kd), free(st->kd_teachers);
-        st->kd = NULL, st->kd_teachers = NULL;
-    }
-    if (sp >= 0) H5Sclose(sp);
+    if (rc) ferc_train_state_free_distill(st);
     H5Dclose(d);
     return rc;
 }
@@ -1123,41 +1145,15 @@ static int ckpt_load_state(const char *path, ferc_err *e, hid_t f, hid_t root, f
         st->ep_loss_sum = d[0], st->ep_correct = (int64_t)d[1], st->ep_seen = (int64_t)d[2], st->ep_seconds = d[3];
     }
     if (ckpt_load_distill(path, e, f, st) < 0) return -1;
-    int ex = ckpt_exists(path, e, f, "/history");
-    if (ex <= 0) {
-        if (ex < 0) ferc_train_state_free(st);
-        return ex;
-    }
-    hid_t d = H5Dopen2(f, "/history", H5P_DEFAULT), sp = -1;
-    hsize_t dims[H5S_MAX_RANK];
-    if (d < 0) {
+    char what[32];
+    int cols;
+    snprintf(what, sizeof what, "[epochs, %d]", FERC_HIST_COLS);
+    if (ckpt_read_table(path, e, f, "/history", what, 0, 1000000, FERC_HIST_COLS, FERC_HIST_COLS, &st->hist,
+                        &st->n_hist, &cols, NULL) < 0) {
         ferc_train_state_free(st);
-        return ckpt_h5err(e, "%s: cannot open /history", path);
+        return -1;
     }
-    int rc = -1;
-    if ((sp = H5Dget_space(d)) < 0 || H5Sget_simple_extent_ndims(sp) != 2 ||
-        H5Sget_simple_extent_dims(sp, dims, NULL) != 2 || dims[1] != FERC_HIST_COLS || dims[0] > 1000000) {
-        ferc_errf(e, "%s: /history is not an [epochs, %d] table", path, FERC_HIST_COLS);
-        goto done;
-    }
-    if (dims[0] > 0) {
-        st->hist = malloc((size_t)dims[0] * FERC_HIST_COLS * sizeof(float));
-        if (!st->hist) {
-            ferc_errf(e, "%s: out of memory for the history", path);
-            goto done;
-        }
-        if (ckpt_read_dset(path, e, d, "/history", (size_t)dims[0] * FERC_HIST_COLS, st->hist) < 0) {
-            ferc_train_state_free(st);
-            goto done;
-        }
-        st->n_hist = (int)dims[0];
-    }
-    rc = 0;
-done:
-    if (sp >= 0) H5Sclose(sp);
-    H5Dclose(d);
-    if (rc) ferc_train_state_free(st);
-    return rc;
+    return 0;
 }
 
 int ferc_ckpt_read_config(const char *path, ferc_config *cfg, ferc_err *e)

@@ -562,6 +562,94 @@ static int test_corrupt(void)
     return 0;
 }
 
+/* Replaces dataset `name` of checkpoint p with a float32 table of shape
+ * dims (ndim 1 or 2) filled with v, keeping attributes teachers and
+ * temperature when keep_attrs, and re-seals the file. */
+static int put_table(const char *p, const char *name, int ndim, const hsize_t *dims, float v, int keep_attrs)
+{
+    hid_t f = H5Fopen(p, H5F_ACC_RDWR, H5P_DEFAULT);
+    if (f < 0) return -1;
+    H5Ldelete(f, name, H5P_DEFAULT);
+    hid_t sp = H5Screate_simple(ndim, dims, NULL);
+    hid_t d = H5Dcreate2(f, name, H5T_IEEE_F32LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    size_t n = dims[0] * (ndim > 1 ? dims[1] : 1);
+    float *buf = malloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) buf[i] = v;
+    herr_t w = H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
+    if (keep_attrs) {
+        hid_t as = H5Screate(H5S_SCALAR), st = H5Tcopy(H5T_C_S1);
+        H5Tset_size(st, 4);
+        hid_t a = H5Acreate2(d, "teachers", st, as, H5P_DEFAULT, H5P_DEFAULT);
+        H5Awrite(a, st, "t.h5");
+        H5Aclose(a);
+        float T = 2.0f;
+        a = H5Acreate2(d, "temperature", H5T_NATIVE_FLOAT, as, H5P_DEFAULT, H5P_DEFAULT);
+        H5Awrite(a, H5T_NATIVE_FLOAT, &T);
+        H5Aclose(a), H5Tclose(st), H5Sclose(as);
+    }
+    free(buf);
+    H5Dclose(d), H5Sclose(sp), H5Fclose(f);
+    ferc_err e;
+    return w < 0 || ferc_ckpt_seal(p, &e) ? -1 : 0;
+}
+
+/* The train state's tables, /history and /distill/targets: a round trip, and
+ * mis-shaped or out-of-range tables refused with the file and table named,
+ * nothing left allocated. */
+static int test_state_tables(void)
+{
+    char p[512];
+    ferc_err e = {""};
+    ferc_net net;
+    ferc_train_state st, rd;
+    ferc_config *cfg = make_cfg();
+    make_net(&net, base_specs, N_BASE, 1.5f);
+    make_state(&st);
+    st.kd_n = 5, st.kd_k = 3, st.kd_temp = 2.0f;
+    st.kd = malloc(15 * sizeof(float));
+    st.kd_teachers = strdup("a.h5, b.h5");
+    for (int i = 0; i < 15; i++) st.kd[i] = i % 3 == 0 ? 0.5f : 0.25f;
+    tpath(p, sizeof p, "tables.h5");
+    CHECKF(ferc_ckpt_save(p, &net, cfg, NULL, &st, 0, &e) == 0, "%s", e.msg);
+    CHECKF(ferc_ckpt_read_state(p, &rd, &e) == 0, "%s", e.msg);
+    CHECK(rd.n_hist == 7 && rd.hist && !memcmp(rd.hist, st.hist, 7 * FERC_HIST_COLS * sizeof(float)));
+    CHECK(rd.kd_n == 5 && rd.kd_k == 3 && rd.kd_temp == 2.0f && rd.kd && !memcmp(rd.kd, st.kd, 15 * sizeof(float)));
+    CHECK(rd.kd_teachers && !strcmp(rd.kd_teachers, "a.h5, b.h5"));
+    ferc_train_state_free(&rd);
+    static const struct {
+        const char *name;
+        int ndim;
+        hsize_t dims[2];
+        float v;
+        const char *want;
+    } bad[] = {
+        {"/distill/targets", 2, {5, 3}, 1.5f, "/distill/targets holds 1.5, not a probability"},
+        {"/distill/targets", 1, {15, 0}, 0.5f, "/distill/targets is not a [images, classes] table"},
+        {"/distill/targets", 2, {5, 17}, 0.5f, "/distill/targets is not a [images, classes] table"},
+        {"/history", 2, {3, 5}, 0.5f, "/history is not a [epochs, "},
+    };
+    for (int i = 0; i < (int)(sizeof bad / sizeof bad[0]); i++) {
+        CHECK(ferc_ckpt_save(p, &net, cfg, NULL, &st, 0, &e) == 0);
+        CHECK(put_table(p, bad[i].name, bad[i].ndim, bad[i].dims, bad[i].v, 1) == 0);
+        memset(&rd, 0x5a, sizeof rd);
+        e.msg[0] = 0;
+        CHECK(ferc_ckpt_read_state(p, &rd, &e) == -1);
+        CHECKF(contains(e.msg, p) && contains(e.msg, bad[i].want), "case %d: %s", i, e.msg);
+        CHECK(rd.kd == NULL && rd.kd_teachers == NULL && rd.hist == NULL);
+    }
+    /* an empty history is no history */
+    const hsize_t none[2] = {0, FERC_HIST_COLS};
+    CHECK(ferc_ckpt_save(p, &net, cfg, NULL, &st, 0, &e) == 0);
+    CHECK(put_table(p, "/history", 2, none, 0.0f, 0) == 0);
+    CHECKF(ferc_ckpt_read_state(p, &rd, &e) == 0, "%s", e.msg);
+    CHECK(rd.n_hist == 0 && rd.hist == NULL && rd.kd_n == 5);
+    ferc_train_state_free(&rd);
+    ferc_train_state_free(&st);
+    free_net(&net);
+    free_cfg(cfg);
+    return 0;
+}
+
 static int test_not_ferc(void)
 {
     char p[512];
@@ -864,6 +952,7 @@ int main(void)
     RUN(test_truncated);
     RUN(test_garbage);
     RUN(test_corrupt);
+    RUN(test_state_tables);
     RUN(test_not_ferc);
     RUN(test_wrong_version);
     RUN(test_atomic_nodir);
