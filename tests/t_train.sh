@@ -216,6 +216,15 @@ print(f"{len(rows)} of {t.shape[0]} rows")
 PYEOF
 ); then ok distill_labels_in_checkpoint
 else bad distill_labels_in_checkpoint "$r" "$(grep distill "$T/kd2b.log")" "$(grep distill <<<"$out")"; fi
+# a run started with --init from a distilling run's training checkpoint (the
+# weight-averaging step) takes its soft labels when they cover its training
+# images; another fold's training images are scored again
+TR "$T/synth.ini" --fold 1 --out "$T/kd4" --init "$T/kd/fold1/last.h5" "${KD[@]}" --max-steps 2 >/dev/null 2>"$T/kd4.log"
+TR "$T/synth.ini" --fold 2 --out "$T/kd5" --init "$T/kd/fold1/last.h5" "${KD[@]}" --max-steps 2 >/dev/null 2>"$T/kd5.log"
+if grep -q "^train: distilling from .*/a/fold1/model.h5: soft labels (temperature 3) read from .*/kd/fold1/last.h5; weight 0.7$" "$T/kd4.log" &&
+   ! grep -q "teacher(s)" "$T/kd4.log" && grep -q "^train: distilling from 1 teacher(s) .*temperature 3, weight 0.7" "$T/kd5.log" &&
+   ! grep -q "read from" "$T/kd5.log"; then ok distill_labels_from_init
+else bad distill_labels_from_init "$(grep -e distill -e "train:.*[Ee]rror" "$T/kd4.log" "$T/kd5.log")"; fi
 out=$(TR "$T/synth.ini" "${KD[@]}" --set train.mixup=0.2 2>&1); rc=$?
 if (( rc != 0 )) && grep -q "train.distill cannot be combined with train.mixup" <<<"$out"; then ok distill_mixup_refused
 else bad distill_mixup_refused "rc=$rc" "$out"; fi

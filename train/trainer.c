@@ -14,7 +14,7 @@
 #include "ckpt.h"
 #include "dataset.h"
 #include "dedup.h"
-#include "distill.h"
+#include "kd.h"
 #include "model.h"
 #include "net.h"
 #include "optim.h"
@@ -378,45 +378,14 @@ static int run_fold(fold_job *job, int fold, const char *dir)
         }
     }
     if (cfg->distill[0]) {
-        /* the teachers' soft labels (distill.h): from the checkpoint resumed
-         * when it holds those of the same teachers and temperature, else
-         * scored now, once for the whole run; kept in st, so every
-         * checkpoint of the run carries them */
+        /* the teachers' soft labels (kd.h) */
         const int K = cfg->n_classes;
         kd_b = malloc(sizeof(float) * cfg->batch * K);
         if (!kd_b) {
             fprintf(stderr, "train: out of memory for the distillation targets\n");
             goto done;
         }
-        if (st.kd && st.kd_n == ds->n && st.kd_k == K && st.kd_temp == cfg->distill_temp && st.kd_teachers &&
-            !strcmp(st.kd_teachers, cfg->distill)) {
-            fprintf(stderr, "train: distilling from %s: soft labels (temperature %g) read from %s; weight %g\n",
-                    cfg->distill, (double)cfg->distill_temp, o->resume, (double)cfg->distill_weight);
-        } else {
-            double t_kd = now();
-            ferc_distill_info di;
-            ferc_train_state_free_distill(&st);
-            st.kd = calloc((size_t)ds->n * K, sizeof(float));
-            st.kd_teachers = strdup(cfg->distill);
-            if (!st.kd || !st.kd_teachers) {
-                fprintf(stderr, "train: out of memory for the distillation targets\n");
-                goto done;
-            }
-            st.kd_n = ds->n, st.kd_k = K, st.kd_temp = cfg->distill_temp;
-            if (o->progress)
-                fprintf(stderr, "train: scoring the %d training images with the teachers of train.distill\n", n_tr);
-            if (ferc_distill_targets(cfg, ds, tr, n_tr, cfg->batch, st.kd, &di, &e)) {
-                fprintf(stderr, "train: %s\n", e.msg);
-                goto done;
-            }
-            char accs[256];
-            int al = 0;
-            for (int i = 0; i < di.n_teachers && al < (int)sizeof accs - 16; i++)
-                al += snprintf(accs + al, sizeof accs - al, "%s%.4f", i ? ", " : "", di.acc[i]);
-            fprintf(stderr, "train: distilling from %d teacher(s) %s: accuracy on the training images %s, of their "
-                            "mean %.4f; temperature %g, weight %g; %.1fs\n", di.n_teachers, cfg->distill, accs,
-                    di.acc_mean, (double)cfg->distill_temp, (double)cfg->distill_weight, now() - t_kd);
-        }
+        if (ferc_kd_setup(cfg, o->resume, o->init, o->progress, ds, tr, n_tr, &st)) goto done;
         kd_t = st.kd;
     } else
         ferc_train_state_free_distill(&st); /* resumed from a distilling run without it: not carried on */
