@@ -1,4 +1,6 @@
-/* conv.c: 2-D convolution lowered to cblas_sgemm through im2col.
+/* conv.c: 2-D convolution lowered to cblas_sgemm through im2col, or for 3x3
+ * stride-1 pad-1 layers through Winograd F(2x2,3x3) (forward and
+ * backward-data; the weight gradient stays on im2col), see wino_conv below.
  *
  * Forward, per chunk of nb images:
  *   col (K = C*k*k, N = nb*Ho*Wo) = im2col(in)
@@ -11,11 +13,30 @@
  * When nb == 1 the GEMM reads and writes the NCHW image directly (no tmp). */
 #include <cblas.h>
 #include <omp.h>
+#include <stdlib.h>
 #include <string.h>
 #include "layers.h"
 
 /* GEMM width we aim for: enough columns for OpenBLAS to reach full speed. */
 #define FERC_CONV_TARGET_N 2304
+/* Winograd GEMM width (tiles per chunk) we aim for. */
+#ifndef FERC_WINO_TARGET_T
+#define FERC_WINO_TARGET_T 576
+#endif
+
+/* Whether Winograd F(2x2,3x3) serves this shape: only 3x3 stride-1 pad-1, and
+ * only where it measured faster than im2col (bench_ferc --profile). */
+static int wino_pick(const ferc_conv_shape *s)
+{
+    if (s->k != 3 || s->stride != 1 || s->pad != 1) return 0; /* = wino_able() */
+    const char *force = getenv("FERC_CONV_IM2COL");
+    if (force && strcmp(force, "0") != 0) return 0;
+    force = getenv("FERC_CONV_WINO");
+    if (force && strcmp(force, "0") != 0) return 1;
+    /* Measured (2 threads, batch 64, C = O = 32..256): faster at 48x48 down to
+     * 6x6; slower at 3x3, where the overhanging tiles waste 7/16 of the work. */
+    return s->C >= 8 && s->O >= 8 && s->H * s->W >= 36;
+}
 
 void ferc_conv_shape_init(ferc_conv_shape *s, int B, int C, int H, int W, int O, int k, int stride, int pad)
 {
@@ -24,6 +45,7 @@ void ferc_conv_shape_init(ferc_conv_shape *s, int B, int C, int H, int W, int O,
     s->Ho = (H + 2 * pad - k) / stride + 1;
     s->Wo = (W + 2 * pad - k) / stride + 1;
     s->threads = omp_get_max_threads();
+    s->wino = wino_pick(s);
 }
 
 int ferc_conv_chunk(const ferc_conv_shape *s)
@@ -48,11 +70,33 @@ static size_t tmp_per(const ferc_conv_shape *s)
 }
 static size_t acc_per(const ferc_conv_shape *s) { return (size_t)s->O * s->C * s->k * s->k + s->O; }
 
-size_t ferc_conv_col_size(const ferc_conv_shape *s) { return col_per(s) * s->threads; }
+static size_t wino_vper(const ferc_conv_shape *s);
+static size_t wino_rper(const ferc_conv_shape *s);
+
+/* The Winograd scratch (col: V and row buffers; tmp: U then M) is used after
+ * the im2col scratch is done with, so each takes the larger of the two. It is
+ * counted for every 3x3 stride-1 pad-1 shape, whichever path s->wino names, so
+ * that scratch sized under one setting of FERC_CONV_* serves the other. */
+static int wino_able(const ferc_conv_shape *s) { return s->k == 3 && s->stride == 1 && s->pad == 1; }
+
+size_t ferc_conv_col_size(const ferc_conv_shape *s)
+{
+    size_t n = col_per(s) * s->threads;
+    if (wino_able(s)) {
+        size_t w = (wino_vper(s) + wino_rper(s)) * s->threads;
+        if (w > n) n = w;
+    }
+    return n;
+}
 
 size_t ferc_conv_tmp_size(const ferc_conv_shape *s)
 {
-    return tmp_per(s) * s->threads + acc_per(s) * (s->threads - 1);
+    size_t n = tmp_per(s) * s->threads + acc_per(s) * (s->threads - 1);
+    if (wino_able(s)) {
+        size_t w = (size_t)16 * s->O * s->C + wino_vper(s) * s->threads;
+        if (w > n) n = w;
+    }
+    return n;
 }
 
 void ferc_im2col(float *col, const float *in, int nb, const ferc_conv_shape *s)
@@ -131,9 +175,234 @@ void ferc_col2im(float *din, const float *col, int nb, const ferc_conv_shape *s)
     }
 }
 
-/* Batch-parallel: each thread takes whole chunks of images and runs im2col,
- * a single-threaded sgemm (OpenBLAS runs serially inside a parallel region)
- * and the scatter on its own scratch, so threads never wait on each other. */
+/* ---- Winograd F(2x2,3x3) for 3x3 stride-1 pad-1 convolutions -------------
+ * Each 2x2 output tile comes from a 4x4 input tile d (rows 2ty-1..2ty+2, zero
+ * outside the image) and each 3x3 filter g (Lavin & Gray 2015):
+ *   U = G g G^T (4x4)   V = B^T d B (4x4)   Y = A^T (U .* V) A (2x2)
+ *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
+ *   G   = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1]
+ *   A^T = [1 1 1 0; 0 1 -1 -1]
+ * Summed over input channels, the 16 element-wise products become 16 GEMMs:
+ *   M_e (Co, T) = U_e (Co, Ci) @ V_e (Ci, T),  e = 0..15,  T = tiles of a chunk
+ * with U (16, Co, Ci), V (Ci, 16, T), M (Co, 16, T): each channel's 16 planes
+ * lie together, so the transforms touch one small block at a time, and the
+ * GEMMs read and write them with leading dimension 16*T. Odd sizes: the last tile
+ * row/column overhangs; its inputs are zero and its extra outputs dropped.
+ * The backward-data pass is the same convolution of dout with the filters
+ * rotated by 180 degrees and in/out channels swapped (U built flipped). */
+
+/* Tiles per image for an H x W map. */
+static int wino_tiles(const ferc_conv_shape *s) { return ((s->H + 1) / 2) * ((s->W + 1) / 2); }
+
+/* Images per Winograd chunk: T = nb * tiles near FERC_WINO_TARGET_T (or below),
+ * at least one chunk per thread. */
+static int wino_chunk(const ferc_conv_shape *s)
+{
+    int p = wino_tiles(s);
+    /* chunks: a multiple of the thread count, so that threads get equal shares */
+    long want = ((long)s->B * p + FERC_WINO_TARGET_T - 1) / FERC_WINO_TARGET_T;
+    long nch = (want + s->threads - 1) / s->threads * s->threads;
+    if (nch > s->B) nch = s->B;
+    int nb = (int)((s->B + nch - 1) / nch);
+    return nb < 1 ? 1 : nb;
+}
+
+/* per-thread V (or M) floats, sized for both directions (Ci, Co = C, O or O, C) */
+static size_t wino_vper(const ferc_conv_shape *s)
+{
+    int ch = s->C > s->O ? s->C : s->O;
+    return (size_t)16 * ch * wino_chunk(s) * wino_tiles(s);
+}
+/* per-thread row buffer: 4 padded input rows */
+static size_t wino_rper(const ferc_conv_shape *s) { return (size_t)4 * (2 * ((s->W + 1) / 2) + 2); }
+
+/* U (16, Co, Ci) from w (O, C, 3, 3). flip = 0: Co = O, Ci = C (forward);
+ * flip = 1: Co = C, Ci = O and g = w rotated by 180 degrees (backward-data). */
+static void wino_weights(float *U, const float *w, int O, int C, int flip, int threads)
+{
+    enum { QB = 64 };
+    const int rows = flip ? C : O, cols = flip ? O : C;
+    const size_t es = (size_t)O * C;
+    /* A block of QB filters of one row of U at a time into u, then 16 contiguous
+     * copies: storing straight into the 16 U_e (es apart, often a power of two)
+     * thrashes the cache sets. */
+#pragma omp parallel for schedule(static) num_threads(threads) if (es >= 4096)
+    for (int r = 0; r < rows; r++) {
+        float u[16][QB];
+        for (int q0 = 0; q0 < cols; q0 += QB) {
+            int nq = cols - q0 < QB ? cols - q0 : QB;
+            for (int q = 0; q < nq; q++) {
+                const float *src = flip ? w + ((size_t)(q0 + q) * C + r) * 9 : w + ((size_t)r * C + q0 + q) * 9;
+                float g[9], t[4][3];
+                for (int i = 0; i < 9; i++) g[i] = flip ? src[8 - i] : src[i];
+                for (int j = 0; j < 3; j++) { /* t = G g */
+                    t[0][j] = g[j];
+                    t[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
+                    t[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
+                    t[3][j] = g[6 + j];
+                }
+                for (int i = 0; i < 4; i++) { /* U = t G^T */
+                    u[4 * i][q] = t[i][0];
+                    u[4 * i + 1][q] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
+                    u[4 * i + 2][q] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
+                    u[4 * i + 3][q] = t[i][2];
+                }
+            }
+            for (int e = 0; e < 16; e++) memcpy(U + e * es + (size_t)r * cols + q0, u[e], sizeof(float) * nq);
+        }
+    }
+}
+
+/* V[c, e, t0 + ty*tw + tx] for one H x W input plane; es = stride between the
+ * 16 e (T); row: 4*(2*tw+2) floats of scratch. */
+static void wino_in_plane(float *v, size_t es, const float *src, int H, int W, float *row)
+{
+    const int th = (H + 1) / 2, tw = (W + 1) / 2, wp = 2 * tw + 2;
+    float *r0 = row, *r1 = row + wp, *r2 = row + 2 * wp, *r3 = row + 3 * wp;
+    float *r[4] = {r0, r1, r2, r3};
+    for (int ty = 0; ty < th; ty++) {
+        /* padded rows: r[k][p] = in[2ty-1+k][p-1], zero outside */
+        for (int k = 0; k < 4; k++) {
+            int y = 2 * ty - 1 + k;
+            if (y < 0 || y >= H) {
+                memset(r[k], 0, sizeof(float) * wp);
+                continue;
+            }
+            r[k][0] = 0.0f;
+            memcpy(r[k] + 1, src + (size_t)y * W, sizeof(float) * W);
+            for (int p = W + 1; p < wp; p++) r[k][p] = 0.0f;
+        }
+        /* rows of B^T d, in place */
+        for (int p = 0; p < wp; p++) {
+            float a = r0[p], b = r1[p], c = r2[p], d = r3[p];
+            r0[p] = a - c, r1[p] = b + c, r2[p] = c - b, r3[p] = b - d;
+        }
+        /* columns: (B^T d) B */
+        float *dst = v + (size_t)ty * tw;
+        for (int k = 0; k < 4; k++) {
+            const float *q = r[k];
+            float *d0 = dst + (4 * k) * es, *d1 = d0 + es, *d2 = d1 + es, *d3 = d2 + es;
+            for (int tx = 0; tx < tw; tx++) {
+                float a = q[2 * tx], b = q[2 * tx + 1], c = q[2 * tx + 2], d = q[2 * tx + 3];
+                d0[tx] = a - c, d1[tx] = b + c, d2[tx] = c - b, d3[tx] = b - d;
+            }
+        }
+    }
+}
+
+/* out plane (H, W) = A^T M A + bias from M[o, e, t0 + tile]; es = T */
+static void wino_out_plane(float *out, const float *m, size_t es, int H, int W, float bias)
+{
+    const int th = (H + 1) / 2, tw = (W + 1) / 2;
+    for (int ty = 0; ty < th; ty++) {
+        const float *q = m + (size_t)ty * tw;
+        float *y0 = out + (size_t)(2 * ty) * W, *y1 = y0 + W;
+        int two_rows = 2 * ty + 1 < H;
+        for (int tx = 0; tx < tw; tx++) {
+            float s0[4], s1[4];
+            for (int j = 0; j < 4; j++) {
+                float a = q[j * es + tx], b = q[(4 + j) * es + tx], c = q[(8 + j) * es + tx],
+                      d = q[(12 + j) * es + tx];
+                s0[j] = a + b + c, s1[j] = b - c - d;
+            }
+            int x = 2 * tx;
+            y0[x] = s0[0] + s0[1] + s0[2] + bias;
+            if (x + 1 < W) y0[x + 1] = s0[1] - s0[2] - s0[3] + bias;
+            if (two_rows) {
+                y1[x] = s1[0] + s1[1] + s1[2] + bias;
+                if (x + 1 < W) y1[x + 1] = s1[1] - s1[2] - s1[3] + bias;
+            }
+        }
+    }
+}
+
+/* Dimensions of one Winograd convolution: in (B, Ci, H, W) -> out (B, Co, H, W). */
+typedef struct {
+    int B, Ci, Co, H, W, P, nb, threads;
+    size_t vper, rper;
+} wino_dims;
+
+/* One chunk of nb images from b0 on one thread's scratch (v, m, row). */
+static void wino_chunk_run(float *out, const float *in, const float *U, const float *bias, const wino_dims *d,
+                           int b0, int nb, float *v, float *m, float *row)
+{
+    const int T = nb * d->P, HW = d->H * d->W;
+    for (int i = 0; i < nb; i++)
+        for (int c = 0; c < d->Ci; c++)
+            wino_in_plane(v + (size_t)c * 16 * T + (size_t)i * d->P, T, in + ((size_t)(b0 + i) * d->Ci + c) * HW,
+                          d->H, d->W, row);
+    for (int e = 0; e < 16; e++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d->Co, T, d->Ci, 1.0f, U + (size_t)e * d->Co * d->Ci,
+                    d->Ci, v + (size_t)e * T, 16 * T, 0.0f, m + (size_t)e * T, 16 * T);
+    for (int i = 0; i < nb; i++)
+        for (int o = 0; o < d->Co; o++)
+            wino_out_plane(out + ((size_t)(b0 + i) * d->Co + o) * HW, m + (size_t)o * 16 * T + (size_t)i * d->P, T,
+                           d->H, d->W, bias ? bias[o] : 0.0f);
+}
+
+/* out = wino conv of in with U; v: threads * (vper + rper) floats, m: threads * vper.
+ * Several chunks: each thread takes whole chunks. One chunk (e.g. batch-1
+ * inference): the threads share it, split by plane and by e. Every output
+ * element is computed by one fixed sequence of operations, so the result does
+ * not depend on thread timing. */
+static void wino_run(float *out, const float *in, const float *U, const float *bias, const wino_dims *d, float *v,
+                     float *m)
+{
+    const int chunk = d->nb, nchunks = (d->B + chunk - 1) / chunk;
+    float *rows = v + (size_t)d->threads * d->vper;
+    if (d->threads == 1) {
+        for (int ci = 0; ci < nchunks; ci++) {
+            int b0 = ci * chunk;
+            wino_chunk_run(out, in, U, bias, d, b0, d->B - b0 < chunk ? d->B - b0 : chunk, v, m, rows);
+        }
+        return;
+    }
+    if (nchunks > 1) {
+#pragma omp parallel for schedule(static) num_threads(d->threads)
+        for (int ci = 0; ci < nchunks; ci++) {
+            int t = omp_get_thread_num(), b0 = ci * chunk;
+            wino_chunk_run(out, in, U, bias, d, b0, d->B - b0 < chunk ? d->B - b0 : chunk, v + t * d->vper,
+                           m + t * d->vper, rows + t * d->rper);
+        }
+        return;
+    }
+    const int nb = d->B, T = nb * d->P, HW = d->H * d->W;
+#pragma omp parallel num_threads(d->threads)
+    {
+        float *row = rows + omp_get_thread_num() * d->rper;
+#pragma omp for schedule(static)
+        for (int ic = 0; ic < nb * d->Ci; ic++) {
+            int i = ic / d->Ci, c = ic % d->Ci;
+            wino_in_plane(v + (size_t)c * 16 * T + (size_t)i * d->P, T, in + (size_t)ic * HW, d->H, d->W, row);
+        }
+#pragma omp for schedule(static)
+        for (int e = 0; e < 16; e++)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d->Co, T, d->Ci, 1.0f,
+                        U + (size_t)e * d->Co * d->Ci, d->Ci, v + (size_t)e * T, 16 * T, 0.0f, m + (size_t)e * T,
+                        16 * T);
+#pragma omp for schedule(static)
+        for (int io = 0; io < nb * d->Co; io++) {
+            int i = io / d->Co, o = io % d->Co;
+            wino_out_plane(out + (size_t)io * HW, m + (size_t)o * 16 * T + (size_t)i * d->P, T, d->H, d->W,
+                           bias ? bias[o] : 0.0f);
+        }
+    }
+}
+
+/* Winograd convolution for shape s: forward (flip 0: in (B,C,H,W) -> out
+ * (B,O,H,W), + bias) or backward-data (flip 1: dout (B,O,H,W) -> din
+ * (B,C,H,W)). col and tmp as sized by ferc_conv_col_size/_tmp_size. */
+static void wino_conv(float *out, const float *in, const float *w, const float *bias, const ferc_conv_shape *s,
+                      int flip, float *col, float *tmp)
+{
+    wino_dims d = {.B = s->B, .Ci = flip ? s->O : s->C, .Co = flip ? s->C : s->O, .H = s->H, .W = s->W,
+                   .P = wino_tiles(s), .nb = wino_chunk(s), .threads = s->threads,
+                   .vper = wino_vper(s), .rper = wino_rper(s)};
+    float *U = tmp;
+    wino_weights(U, w, s->O, s->C, flip, s->threads);
+    wino_run(out, in, U, bias, &d, col, tmp + (size_t)16 * s->O * s->C);
+}
+
 /* One chunk of nb images starting at b0, on thread-private scratch. */
 static void fwd_chunk(float *out, const float *in, const float *w, const float *b, const ferc_conv_shape *s,
                       int b0, int nb, float *mycol, float *mytmp)
@@ -167,6 +436,10 @@ static void fwd_chunk(float *out, const float *in, const float *w, const float *
 void ferc_conv_forward(float *out, const float *in, const float *w, const float *b,
                        const ferc_conv_shape *s, float *col, float *tmp)
 {
+    if (s->wino) {
+        wino_conv(out, in, w, b, s, 0, col, tmp);
+        return;
+    }
     const int chunk = ferc_conv_chunk(s), nchunks = (s->B + chunk - 1) / chunk;
     const size_t cp = col_per(s), tp = tmp_per(s);
     if (nchunks == 1 || s->threads == 1) {
@@ -194,8 +467,10 @@ void ferc_conv_backward(float *din, float *dw, float *db, const float *dout, con
     const size_t cp = col_per(s), tp = tmp_per(s), ap = acc_per(s);
     float *acc = tmp + tp * s->threads; /* (threads-1) private dw|db accumulators */
     const int need_w = dw != NULL;
-#pragma omp parallel num_threads(nt) if (nt > 1)
-    {
+    /* din through im2col here, or through Winograd after dw/db are done */
+    float *din_col = s->wino ? NULL : din;
+#pragma omp parallel num_threads(nt) if (nt > 1 && (need_w || din_col))
+    if (need_w || din_col) {
         int t = omp_get_thread_num();
         float *mycol = col + t * cp, *mytmp = tmp + t * tp;
         float *mydw = t == 0 ? dw : acc + (t - 1) * ap;
@@ -226,9 +501,9 @@ void ferc_conv_backward(float *din, float *dw, float *db, const float *dout, con
                 ferc_im2col(mycol, in + b0 * in_img, nb, s);
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, O, K, N, 1.0f, g, N, mycol, N, 1.0f, mydw, K);
             }
-            if (din) {
+            if (din_col) {
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, O, 1.0f, w, K, g, N, 0.0f, mycol, N);
-                ferc_col2im(din + b0 * in_img, mycol, nb, s);
+                ferc_col2im(din_col + b0 * in_img, mycol, nb, s);
             }
         }
     }
@@ -241,6 +516,7 @@ void ferc_conv_backward(float *din, float *dw, float *db, const float *dout, con
             for (int o = 0; o < O; o++)
                 for (int t = 1; t < nt; t++) db[o] += acc[(t - 1) * ap + n + o];
     }
+    if (din && s->wino) wino_conv(din, dout, w, NULL, s, 1, col, tmp);
 }
 
 void ferc_conv_forward_naive(float *out, const float *in, const float *w, const float *b,

@@ -8,12 +8,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ---- convolution: im2col + cblas_sgemm ---------------------------------- */
+/* ---- convolution: im2col + cblas_sgemm, or Winograd F(2x2,3x3) ------------ */
 typedef struct {
     int B, C, H, W;       /* input (B,C,H,W) */
     int O, k, stride, pad;/* kernel (O,C,k,k), bias (O) */
     int Ho, Wo;           /* output (B,O,Ho,Wo) */
     int threads;          /* OpenMP threads the scratch is sized for (omp_get_max_threads() at init) */
+    int wino;             /* 1: forward and backward-data run Winograd F(2x2,3x3) (3x3, stride 1, pad 1,
+                             where it is faster); 0: im2col. FERC_CONV_IM2COL=1 in the environment
+                             forces 0, FERC_CONV_WINO=1 forces 1 wherever the shape allows it. */
 } ferc_conv_shape;
 
 void ferc_conv_shape_init(ferc_conv_shape *s, int B, int C, int H, int W, int O, int k, int stride, int pad);

@@ -35,10 +35,14 @@ static double dot(const float *a, const float *b, size_t n)
     return s;
 }
 
-static int conv_case(int B, int C, int H, int W, int O, int k, int st, int pad)
+/* wino: -1 as ferc_conv_shape_init picks, else forced to 0 or 1; threads: 0
+ * as picked, else forced (the scratch is sized after both are set). */
+static int conv_case_with(int B, int C, int H, int W, int O, int k, int st, int pad, int wino, int threads)
 {
     ferc_conv_shape s;
     ferc_conv_shape_init(&s, B, C, H, W, O, k, st, pad);
+    if (wino >= 0) s.wino = wino;
+    if (threads > 0) s.threads = threads;
     size_t ni = (size_t)B * C * H * W, no = (size_t)B * O * s.Ho * s.Wo, nw = (size_t)O * C * k * k;
     float *in = randv(ni, 1), *w = randv(nw, 0.3f), *b = randv(O, 1), *dout = randv(no, 1);
     float *o1 = malloc(no * 4), *o2 = malloc(no * 4);
@@ -46,20 +50,30 @@ static int conv_case(int B, int C, int H, int W, int O, int k, int st, int pad)
     ferc_conv_forward(o1, in, w, b, &s, col, tmp);
     ferc_conv_forward_naive(o2, in, w, b, &s);
     double ref, d = maxdiff(o1, o2, no, &ref);
-    CHECKF(d <= 1e-4 * (ref + 1), "conv fwd B%d C%d %dx%d O%d k%d s%d p%d: diff %g", B, C, H, W, O, k, st, pad, d);
+    CHECKF(d <= 1e-4 * (ref + 1), "conv fwd B%d C%d %dx%d O%d k%d s%d p%d wino %d threads %d: diff %g", B, C, H,
+           W, O, k, st, pad, s.wino, s.threads, d);
     float *din1 = malloc(ni * 4), *din2 = malloc(ni * 4);
     float *dw1 = calloc(nw, 4), *dw2 = calloc(nw, 4), *db1 = calloc(O, 4), *db2 = calloc(O, 4);
     ferc_conv_backward(din1, dw1, db1, dout, in, w, &s, col, tmp);
     ferc_conv_backward_naive(din2, dw2, db2, dout, in, w, &s);
     d = maxdiff(din1, din2, ni, &ref);
-    CHECKF(d <= 1e-4 * (ref + 1), "conv din diff %g", d);
+    CHECKF(d <= 1e-4 * (ref + 1), "conv din B%d C%d %dx%d O%d wino %d: diff %g", B, C, H, W, O, s.wino, d);
     d = maxdiff(dw1, dw2, nw, &ref);
-    CHECKF(d <= 1e-4 * (ref + 1), "conv dw diff %g", d);
+    CHECKF(d <= 1e-4 * (ref + 1), "conv dw B%d C%d %dx%d O%d wino %d: diff %g", B, C, H, W, O, s.wino, d);
     d = maxdiff(db1, db2, O, &ref);
-    CHECKF(d <= 1e-4 * (ref + 1), "conv db diff %g", d);
+    CHECKF(d <= 1e-4 * (ref + 1), "conv db B%d C%d %dx%d O%d wino %d: diff %g", B, C, H, W, O, s.wino, d);
+    /* din alone (frozen layer: dw, db NULL) takes the same path */
+    ferc_conv_backward(din1, NULL, NULL, dout, in, w, &s, col, tmp);
+    d = maxdiff(din1, din2, ni, &ref);
+    CHECKF(d <= 1e-4 * (ref + 1), "conv din (frozen) B%d C%d %dx%d O%d wino %d: diff %g", B, C, H, W, O, s.wino, d);
     free(in), free(w), free(b), free(dout), free(o1), free(o2), free(col), free(tmp);
     free(din1), free(din2), free(dw1), free(dw2), free(db1), free(db2);
     return 0;
+}
+
+static int conv_case(int B, int C, int H, int W, int O, int k, int st, int pad)
+{
+    return conv_case_with(B, C, H, W, O, k, st, pad, -1, 0);
 }
 
 static int test_conv_fast_vs_naive(void)
@@ -72,6 +86,37 @@ static int test_conv_fast_vs_naive(void)
     conv_case(1, 1, 48, 48, 8, 3, 1, 1);   /* first VGG layer, one image per GEMM */
     conv_case(70, 8, 3, 3, 16, 3, 1, 1);   /* tiny maps: many images per GEMM, ragged last chunk */
     conv_case(5, 16, 12, 12, 8, 3, 1, 1);
+    return 0;
+}
+
+/* Winograd F(2x2,3x3) forward and backward-data (and the im2col dw/db beside
+ * them) against the naive reference, forced on whatever the shape rule says. */
+static int test_conv_wino_vs_naive(void)
+{
+    ferc_conv_shape s;
+    ferc_conv_shape_init(&s, 64, 32, 48, 48, 32, 3, 1, 1);
+    CHECK(s.wino == 1 || getenv("FERC_CONV_IM2COL"));          /* the VGG 48x48 layer takes it */
+    ferc_conv_shape_init(&s, 64, 1, 48, 48, 32, 3, 1, 1);
+    CHECK(s.wino == 0);                                         /* one input channel: im2col */
+    ferc_conv_shape_init(&s, 64, 32, 48, 48, 32, 3, 2, 1);
+    CHECK(s.wino == 0);                                         /* stride 2: im2col */
+    static const int shapes[][5] = {
+        /* B, C, H, W, O */
+        {1, 8, 3, 3, 8},      /* 3x3 map: one overhanging tile row and column */
+        {2, 17, 5, 7, 9},     /* odd sizes, C and O not multiples of 16 */
+        {3, 16, 6, 6, 20},
+        {1, 24, 12, 12, 16},  /* batch 1: one chunk shared by the threads */
+        {2, 5, 1, 1, 3},      /* 1x1 map */
+        {3, 33, 7, 5, 31},
+        {2, 32, 48, 48, 32},
+        {70, 8, 3, 3, 16},    /* batch > chunk, ragged last chunk */
+        {40, 12, 6, 6, 10},
+    };
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        const int *p = shapes[i];
+        conv_case_with(p[0], p[1], p[2], p[3], p[4], 3, 1, 1, 1, 0);
+        conv_case_with(p[0], p[1], p[2], p[3], p[4], 3, 1, 1, 1, 1); /* one thread */
+    }
     return 0;
 }
 
@@ -491,6 +536,7 @@ int main(void)
 {
     ferc_rng_seed(&R, 12345);
     RUN(test_conv_fast_vs_naive);
+    RUN(test_conv_wino_vs_naive);
     RUN(test_conv_gradcheck);
     RUN(test_bn);
     RUN(test_fc);
