@@ -213,7 +213,7 @@ static size_t wino_vper(const ferc_conv_shape *s)
     int ch = s->C > s->O ? s->C : s->O;
     return (size_t)16 * ch * wino_chunk(s) * wino_tiles(s);
 }
-/* per-thread row buffer: 4 padded input rows */
+/* per-thread row buffer: 4 padded input rows (or 2 output rows) */
 static size_t wino_rper(const ferc_conv_shape *s) { return (size_t)4 * (2 * ((s->W + 1) / 2) + 2); }
 
 /* U (16, Co, Ci) from w (O, C, 3, 3). flip = 0: Co = O, Ci = C (forward);
@@ -290,29 +290,28 @@ static void wino_in_plane(float *v, size_t es, const float *src, int H, int W, f
     }
 }
 
-/* out plane (H, W) = A^T M A + bias from M[o, e, t0 + tile]; es = T */
-static void wino_out_plane(float *out, const float *m, size_t es, int H, int W, float bias)
+/* out plane (H, W) = A^T M A + bias from M[o, e, t0 + tile]; es = T; row:
+ * 4*(2*tw+2) floats of scratch (two output rows, overhang included). */
+static void wino_out_plane(float *out, const float *m, size_t es, int H, int W, float bias, float *row)
 {
     const int th = (H + 1) / 2, tw = (W + 1) / 2;
+    float *r0 = row, *r1 = row + 2 * tw;
     for (int ty = 0; ty < th; ty++) {
         const float *q = m + (size_t)ty * tw;
-        float *y0 = out + (size_t)(2 * ty) * W, *y1 = y0 + W;
-        int two_rows = 2 * ty + 1 < H;
         for (int tx = 0; tx < tw; tx++) {
             float s0[4], s1[4];
-            for (int j = 0; j < 4; j++) {
+            for (int j = 0; j < 4; j++) { /* A^T M */
                 float a = q[j * es + tx], b = q[(4 + j) * es + tx], c = q[(8 + j) * es + tx],
                       d = q[(12 + j) * es + tx];
                 s0[j] = a + b + c, s1[j] = b - c - d;
             }
-            int x = 2 * tx;
-            y0[x] = s0[0] + s0[1] + s0[2] + bias;
-            if (x + 1 < W) y0[x + 1] = s0[1] - s0[2] - s0[3] + bias;
-            if (two_rows) {
-                y1[x] = s1[0] + s1[1] + s1[2] + bias;
-                if (x + 1 < W) y1[x + 1] = s1[1] - s1[2] - s1[3] + bias;
-            }
+            r0[2 * tx] = s0[0] + s0[1] + s0[2], r0[2 * tx + 1] = s0[1] - s0[2] - s0[3];
+            r1[2 * tx] = s1[0] + s1[1] + s1[2], r1[2 * tx + 1] = s1[1] - s1[2] - s1[3];
         }
+        float *y0 = out + (size_t)(2 * ty) * W;
+        for (int x = 0; x < W; x++) y0[x] = r0[x] + bias;
+        if (2 * ty + 1 < H)
+            for (int x = 0; x < W; x++) y0[W + x] = r1[x] + bias;
     }
 }
 
@@ -337,7 +336,7 @@ static void wino_chunk_run(float *out, const float *in, const float *U, const fl
     for (int i = 0; i < nb; i++)
         for (int o = 0; o < d->Co; o++)
             wino_out_plane(out + ((size_t)(b0 + i) * d->Co + o) * HW, m + (size_t)o * 16 * T + (size_t)i * d->P, T,
-                           d->H, d->W, bias ? bias[o] : 0.0f);
+                           d->H, d->W, bias ? bias[o] : 0.0f, row);
 }
 
 /* out = wino conv of in with U; v: threads * (vper + rper) floats, m: threads * vper.
@@ -384,7 +383,7 @@ static void wino_run(float *out, const float *in, const float *U, const float *b
         for (int io = 0; io < nb * d->Co; io++) {
             int i = io / d->Co, o = io % d->Co;
             wino_out_plane(out + (size_t)io * HW, m + (size_t)o * 16 * T + (size_t)i * d->P, T, d->H, d->W,
-                           bias ? bias[o] : 0.0f);
+                           bias ? bias[o] : 0.0f, row);
         }
     }
 }
