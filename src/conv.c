@@ -1,6 +1,6 @@
 /* conv.c: 2-D convolution lowered to cblas_sgemm through im2col, or for 3x3
  * stride-1 pad-1 layers through Winograd F(2x2,3x3) (forward and
- * backward-data; the weight gradient stays on im2col), see wino_conv below.
+ * backward-data; the weight gradient stays on im2col), see "Winograd" below.
  *
  * Forward, per chunk of nb images:
  *   col (K = C*k*k, N = nb*Ho*Wo) = im2col(in)
@@ -24,11 +24,13 @@
 #define FERC_WINO_TARGET_T 576
 #endif
 
+static int wino_able(const ferc_conv_shape *s) { return s->k == 3 && s->stride == 1 && s->pad == 1; }
+
 /* Whether Winograd F(2x2,3x3) serves this shape: only 3x3 stride-1 pad-1, and
  * only where it measured faster than im2col (bench_ferc --profile). */
 static int wino_pick(const ferc_conv_shape *s)
 {
-    if (s->k != 3 || s->stride != 1 || s->pad != 1) return 0; /* = wino_able() */
+    if (!wino_able(s)) return 0;
     const char *force = getenv("FERC_CONV_IM2COL");
     if (force && strcmp(force, "0") != 0) return 0;
     force = getenv("FERC_CONV_WINO");
@@ -58,45 +60,37 @@ int ferc_conv_chunk(const ferc_conv_shape *s)
     return nb;
 }
 
-/* per-thread sizes */
+static int wino_able(const ferc_conv_shape *s);
+static size_t wino_vper(const ferc_conv_shape *s);
+static size_t wino_rper(const ferc_conv_shape *s);
+
+/* Per-thread scratch. col: the im2col buffer, or Winograd V and a row buffer;
+ * tmp: the gathered dout / GEMM output, or Winograd M. Shared, at the end of
+ * tmp: (threads-1) dw|db accumulators, then U (16*O*C). The Winograd parts
+ * are counted for every 3x3 stride-1 pad-1 shape, whichever path s->wino
+ * names, so that scratch sized under one setting of FERC_CONV_* serves the
+ * other. */
 static size_t col_per(const ferc_conv_shape *s)
 {
-    return (size_t)s->C * s->k * s->k * ferc_conv_chunk(s) * s->Ho * s->Wo;
+    size_t n = (size_t)s->C * s->k * s->k * ferc_conv_chunk(s) * s->Ho * s->Wo;
+    if (wino_able(s) && wino_vper(s) + wino_rper(s) > n) n = wino_vper(s) + wino_rper(s);
+    return n;
 }
 static size_t tmp_per(const ferc_conv_shape *s)
 {
     int nb = ferc_conv_chunk(s);
-    return nb == 1 ? 0 : (size_t)s->O * nb * s->Ho * s->Wo;
-}
-static size_t acc_per(const ferc_conv_shape *s) { return (size_t)s->O * s->C * s->k * s->k + s->O; }
-
-static size_t wino_vper(const ferc_conv_shape *s);
-static size_t wino_rper(const ferc_conv_shape *s);
-
-/* The Winograd scratch (col: V and row buffers; tmp: U then M) is used after
- * the im2col scratch is done with, so each takes the larger of the two. It is
- * counted for every 3x3 stride-1 pad-1 shape, whichever path s->wino names, so
- * that scratch sized under one setting of FERC_CONV_* serves the other. */
-static int wino_able(const ferc_conv_shape *s) { return s->k == 3 && s->stride == 1 && s->pad == 1; }
-
-size_t ferc_conv_col_size(const ferc_conv_shape *s)
-{
-    size_t n = col_per(s) * s->threads;
-    if (wino_able(s)) {
-        size_t w = (wino_vper(s) + wino_rper(s)) * s->threads;
-        if (w > n) n = w;
-    }
+    size_t n = nb == 1 ? 0 : (size_t)s->O * nb * s->Ho * s->Wo;
+    if (wino_able(s) && wino_vper(s) > n) n = wino_vper(s);
     return n;
 }
+static size_t acc_per(const ferc_conv_shape *s) { return (size_t)s->O * s->C * s->k * s->k + s->O; }
+static size_t u_size(const ferc_conv_shape *s) { return wino_able(s) ? (size_t)16 * s->O * s->C : 0; }
+
+size_t ferc_conv_col_size(const ferc_conv_shape *s) { return col_per(s) * s->threads; }
 
 size_t ferc_conv_tmp_size(const ferc_conv_shape *s)
 {
-    size_t n = tmp_per(s) * s->threads + acc_per(s) * (s->threads - 1);
-    if (wino_able(s)) {
-        size_t w = (size_t)16 * s->O * s->C + wino_vper(s) * s->threads;
-        if (w > n) n = w;
-    }
-    return n;
+    return tmp_per(s) * s->threads + acc_per(s) * (s->threads - 1) + u_size(s);
 }
 
 void ferc_im2col(float *col, const float *in, int nb, const ferc_conv_shape *s)
@@ -207,11 +201,14 @@ static int wino_chunk(const ferc_conv_shape *s)
     return nb < 1 ? 1 : nb;
 }
 
-/* per-thread V (or M) floats, sized for both directions (Ci, Co = C, O or O, C) */
+/* per-thread V (or M) floats, for both directions (Ci, Co = C, O or O, C)
+ * and both chunkings (forward: wino_chunk; backward: ferc_conv_chunk, shared
+ * with the dw pass) */
 static size_t wino_vper(const ferc_conv_shape *s)
 {
     int ch = s->C > s->O ? s->C : s->O;
-    return (size_t)16 * ch * wino_chunk(s) * wino_tiles(s);
+    int nb = wino_chunk(s) > ferc_conv_chunk(s) ? wino_chunk(s) : ferc_conv_chunk(s);
+    return (size_t)16 * ch * nb * wino_tiles(s);
 }
 /* per-thread row buffer: 4 padded input rows (or 2 output rows) */
 static size_t wino_rper(const ferc_conv_shape *s) { return (size_t)4 * (2 * ((s->W + 1) / 2) + 2); }
@@ -318,8 +315,16 @@ static void wino_out_plane(float *out, const float *m, size_t es, int H, int W, 
 /* Dimensions of one Winograd convolution: in (B, Ci, H, W) -> out (B, Co, H, W). */
 typedef struct {
     int B, Ci, Co, H, W, P, nb, threads;
-    size_t vper, rper;
+    size_t cp, tp, vper; /* per-thread strides of col (V, then row) and tmp (M); row at V + vper */
 } wino_dims;
+
+static wino_dims wino_dims_for(const ferc_conv_shape *s, int flip)
+{
+    wino_dims d = {.B = s->B, .Ci = flip ? s->O : s->C, .Co = flip ? s->C : s->O, .H = s->H, .W = s->W,
+                   .P = wino_tiles(s), .nb = wino_chunk(s), .threads = s->threads,
+                   .cp = col_per(s), .tp = tmp_per(s), .vper = wino_vper(s)};
+    return d;
+}
 
 /* One chunk of nb images from b0 on one thread's scratch (v, m, row). */
 static void wino_chunk_run(float *out, const float *in, const float *U, const float *bias, const wino_dims *d,
@@ -339,20 +344,19 @@ static void wino_chunk_run(float *out, const float *in, const float *U, const fl
                            d->H, d->W, bias ? bias[o] : 0.0f, row);
 }
 
-/* out = wino conv of in with U; v: threads * (vper + rper) floats, m: threads * vper.
+/* out = wino conv of in with U; col, tmp: per-thread scratch (see col_per).
  * Several chunks: each thread takes whole chunks. One chunk (e.g. batch-1
  * inference): the threads share it, split by plane and by e. Every output
  * element is computed by one fixed sequence of operations, so the result does
  * not depend on thread timing. */
-static void wino_run(float *out, const float *in, const float *U, const float *bias, const wino_dims *d, float *v,
-                     float *m)
+static void wino_run(float *out, const float *in, const float *U, const float *bias, const wino_dims *d, float *col,
+                     float *tmp)
 {
     const int chunk = d->nb, nchunks = (d->B + chunk - 1) / chunk;
-    float *rows = v + (size_t)d->threads * d->vper;
     if (d->threads == 1) {
         for (int ci = 0; ci < nchunks; ci++) {
             int b0 = ci * chunk;
-            wino_chunk_run(out, in, U, bias, d, b0, d->B - b0 < chunk ? d->B - b0 : chunk, v, m, rows);
+            wino_chunk_run(out, in, U, bias, d, b0, d->B - b0 < chunk ? d->B - b0 : chunk, col, tmp, col + d->vper);
         }
         return;
     }
@@ -360,15 +364,17 @@ static void wino_run(float *out, const float *in, const float *U, const float *b
 #pragma omp parallel for schedule(static) num_threads(d->threads)
         for (int ci = 0; ci < nchunks; ci++) {
             int t = omp_get_thread_num(), b0 = ci * chunk;
-            wino_chunk_run(out, in, U, bias, d, b0, d->B - b0 < chunk ? d->B - b0 : chunk, v + t * d->vper,
-                           m + t * d->vper, rows + t * d->rper);
+            float *v = col + t * d->cp;
+            wino_chunk_run(out, in, U, bias, d, b0, d->B - b0 < chunk ? d->B - b0 : chunk, v, tmp + t * d->tp,
+                           v + d->vper);
         }
         return;
     }
     const int nb = d->B, T = nb * d->P, HW = d->H * d->W;
+    float *v = col, *m = tmp;
 #pragma omp parallel num_threads(d->threads)
     {
-        float *row = rows + omp_get_thread_num() * d->rper;
+        float *row = col + omp_get_thread_num() * d->cp + d->vper;
 #pragma omp for schedule(static)
         for (int ic = 0; ic < nb * d->Ci; ic++) {
             int i = ic / d->Ci, c = ic % d->Ci;
@@ -386,20 +392,6 @@ static void wino_run(float *out, const float *in, const float *U, const float *b
                            bias ? bias[o] : 0.0f, row);
         }
     }
-}
-
-/* Winograd convolution for shape s: forward (flip 0: in (B,C,H,W) -> out
- * (B,O,H,W), + bias) or backward-data (flip 1: dout (B,O,H,W) -> din
- * (B,C,H,W)). col and tmp as sized by ferc_conv_col_size/_tmp_size. */
-static void wino_conv(float *out, const float *in, const float *w, const float *bias, const ferc_conv_shape *s,
-                      int flip, float *col, float *tmp)
-{
-    wino_dims d = {.B = s->B, .Ci = flip ? s->O : s->C, .Co = flip ? s->C : s->O, .H = s->H, .W = s->W,
-                   .P = wino_tiles(s), .nb = wino_chunk(s), .threads = s->threads,
-                   .vper = wino_vper(s), .rper = wino_rper(s)};
-    float *U = tmp;
-    wino_weights(U, w, s->O, s->C, flip, s->threads);
-    wino_run(out, in, U, bias, &d, col, tmp + (size_t)16 * s->O * s->C);
 }
 
 /* One chunk of nb images starting at b0, on thread-private scratch. */
@@ -436,7 +428,10 @@ void ferc_conv_forward(float *out, const float *in, const float *w, const float 
                        const ferc_conv_shape *s, float *col, float *tmp)
 {
     if (s->wino) {
-        wino_conv(out, in, w, b, s, 0, col, tmp);
+        float *U = tmp + tmp_per(s) * s->threads + acc_per(s) * (s->threads - 1);
+        wino_dims d = wino_dims_for(s, 0);
+        wino_weights(U, w, s->O, s->C, 0, s->threads);
+        wino_run(out, in, U, b, &d, col, tmp);
         return;
     }
     const int chunk = ferc_conv_chunk(s), nchunks = (s->B + chunk - 1) / chunk;
@@ -465,11 +460,19 @@ void ferc_conv_backward(float *din, float *dw, float *db, const float *dout, con
     const int nt = s->threads < nchunks ? s->threads : nchunks;
     const size_t cp = col_per(s), tp = tmp_per(s), ap = acc_per(s);
     float *acc = tmp + tp * s->threads; /* (threads-1) private dw|db accumulators */
-    const int need_w = dw != NULL;
-    /* din through im2col here, or through Winograd after dw/db are done */
-    float *din_col = s->wino ? NULL : din;
-#pragma omp parallel num_threads(nt) if (nt > 1 && (need_w || din_col))
-    if (need_w || din_col) {
+    const int need_w = dw != NULL, wino = din && s->wino;
+    if (!need_w && !din) return;
+    /* Winograd din: U of the rotated, transposed filters; each chunk right
+     * after its dw, while its dout is in cache */
+    float *U = tmp + tp * s->threads + ap * (s->threads - 1);
+    wino_dims wd = wino_dims_for(s, 1);
+    if (wino) wino_weights(U, w, O, s->C, 1, s->threads);
+    if (wino && !need_w) {
+        wino_run(din, dout, U, NULL, &wd, col, tmp);
+        return;
+    }
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
         int t = omp_get_thread_num();
         float *mycol = col + t * cp, *mytmp = tmp + t * tp;
         float *mydw = t == 0 ? dw : acc + (t - 1) * ap;
@@ -500,9 +503,11 @@ void ferc_conv_backward(float *din, float *dw, float *db, const float *dout, con
                 ferc_im2col(mycol, in + b0 * in_img, nb, s);
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, O, K, N, 1.0f, g, N, mycol, N, 1.0f, mydw, K);
             }
-            if (din_col) {
+            if (wino) {
+                wino_chunk_run(din, dout, U, NULL, &wd, b0, nb, mycol, mytmp, mycol + wd.vper);
+            } else if (din) {
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, O, 1.0f, w, K, g, N, 0.0f, mycol, N);
-                ferc_col2im(din_col + b0 * in_img, mycol, nb, s);
+                ferc_col2im(din + b0 * in_img, mycol, nb, s);
             }
         }
     }
@@ -515,7 +520,6 @@ void ferc_conv_backward(float *din, float *dw, float *db, const float *dout, con
             for (int o = 0; o < O; o++)
                 for (int t = 1; t < nt; t++) db[o] += acc[(t - 1) * ap + n + o];
     }
-    if (din && s->wino) wino_conv(din, dout, w, NULL, s, 1, col, tmp);
 }
 
 void ferc_conv_forward_naive(float *out, const float *in, const float *w, const float *b,
