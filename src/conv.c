@@ -35,9 +35,13 @@ static int wino_pick(const ferc_conv_shape *s)
     if (force && strcmp(force, "0") != 0) return 0;
     force = getenv("FERC_CONV_WINO");
     if (force && strcmp(force, "0") != 0) return 1;
-    /* Measured (2 threads, batch 64, C = O = 32..256): faster at 48x48 down to
-     * 6x6; slower at 3x3, where the overhanging tiles waste 7/16 of the work. */
-    return s->C >= 8 && s->O >= 8 && s->H * s->W >= 36;
+    /* Measured (bench_ferc, 2 threads, C = O = 32..512): at batch 64 faster at
+     * 48x48 down to 6x6, slower at 3x3, where the overhanging tiles waste 7/16
+     * of the work. At batch 1 the filter transform (16*O*C floats, 16 MB at
+     * 512 channels) is not paid back below about 36 tiles: slower at 6x6
+     * (2.1 -> 3.0 ms at 512 channels), faster from 12x12 up. */
+    long tiles = (long)s->B * ((s->H + 1) / 2) * ((s->W + 1) / 2);
+    return s->C >= 8 && s->O >= 8 && s->H * s->W >= 36 && tiles >= 36;
 }
 
 void ferc_conv_shape_init(ferc_conv_shape *s, int B, int C, int H, int W, int O, int k, int stride, int pad)
