@@ -19,15 +19,15 @@
 
 /* GEMM width we aim for: enough columns for OpenBLAS to reach full speed. */
 #define FERC_CONV_TARGET_N 2304
-/* Winograd GEMM width (tiles per chunk) we aim for. */
-#ifndef FERC_WINO_TARGET_T
+/* Winograd GEMM width (tiles per chunk) we aim for; 256..576 measured alike,
+ * 1152 slower (V and M of a chunk outgrow the cache). */
 #define FERC_WINO_TARGET_T 576
-#endif
 
 static int wino_able(const ferc_conv_shape *s) { return s->k == 3 && s->stride == 1 && s->pad == 1; }
 
 /* Whether Winograd F(2x2,3x3) serves this shape: only 3x3 stride-1 pad-1, and
- * only where it measured faster than im2col (bench_ferc --profile). */
+ * only where it measured faster than im2col (bench_ferc --profile). The
+ * environment may force either path (for tests and benchmarks). */
 static int wino_pick(const ferc_conv_shape *s)
 {
     if (!wino_able(s)) return 0;
@@ -64,7 +64,6 @@ int ferc_conv_chunk(const ferc_conv_shape *s)
     return nb;
 }
 
-static int wino_able(const ferc_conv_shape *s);
 static size_t wino_vper(const ferc_conv_shape *s);
 static size_t wino_rper(const ferc_conv_shape *s);
 
