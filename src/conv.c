@@ -39,8 +39,12 @@ static int wino_pick(const ferc_conv_shape *s)
      * 48x48 down to 6x6, slower at 3x3, where the overhanging tiles waste 7/16
      * of the work. At batch 1 the filter transform (16*O*C floats, 16 MB at
      * 512 channels) is not paid back below about 36 tiles: slower at 6x6
-     * (2.1 -> 3.0 ms at 512 channels), faster from 12x12 up. */
+     * (2.1 -> 3.0 ms at 512 channels), faster from 12x12 up. Widening from
+     * fewer than 64 channels (32 -> 64 at 24x24) measured slower in both
+     * passes: short K = 32 GEMMs, and the output transform of twice as many
+     * channels (fwd 5.9 -> 6.9 ms, bwd 12.5 -> 15.2 ms at batch 64). */
     long tiles = (long)s->B * ((s->H + 1) / 2) * ((s->W + 1) / 2);
+    if (s->C < 64 && s->O > s->C) return 0;
     return s->C >= 8 && s->O >= 8 && s->H * s->W >= 36 && tiles >= 36;
 }
 

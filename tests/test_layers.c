@@ -104,6 +104,8 @@ static int test_conv_wino_vs_naive(void)
     CHECK(s.wino == 0);                                         /* 3x3 maps: im2col */
     ferc_conv_shape_init(&s, 1, 256, 6, 6, 256, 3, 1, 1);
     CHECK(s.wino == 0);                                         /* batch 1, 9 tiles: im2col */
+    ferc_conv_shape_init(&s, 64, 32, 24, 24, 64, 3, 1, 1);
+    CHECK(s.wino == 0);                                         /* 32 -> 64 channels: im2col */
     ferc_conv_shape_init(&s, 1, 128, 12, 12, 128, 3, 1, 1);
     CHECK(s.wino == 1 || getenv("FERC_CONV_IM2COL"));          /* batch 1, 36 tiles */
     static const int shapes[][5] = {
