@@ -1,6 +1,6 @@
 /* conv.c: 2-D convolution lowered to cblas_sgemm through im2col, or for 3x3
- * stride-1 pad-1 layers through Winograd F(2x2,3x3) (forward and
- * backward-data; the weight gradient stays on im2col), see "Winograd" below.
+ * stride-1 pad-1 layers through Winograd F(2x2,3x3) (forward, backward-data
+ * and weight gradient), see "Winograd" below.
  *
  * Forward, per chunk of nb images:
  *   col (K = C*k*k, N = nb*Ho*Wo) = im2col(in)
@@ -48,6 +48,17 @@ static int wino_pick(const ferc_conv_shape *s)
     return s->C >= 8 && s->O >= 8 && s->H * s->W >= 36 && tiles >= 36;
 }
 
+/* Whether the weight gradient runs Winograd (same switches as wino_pick). */
+static int wino_dw_pick(const ferc_conv_shape *s)
+{
+    if (!wino_able(s)) return 0;
+    const char *force = getenv("FERC_CONV_IM2COL");
+    if (force && strcmp(force, "0") != 0) return 0;
+    force = getenv("FERC_CONV_WINO");
+    if (force && strcmp(force, "0") != 0) return 1;
+    return wino_pick(s);
+}
+
 void ferc_conv_shape_init(ferc_conv_shape *s, int B, int C, int H, int W, int O, int k, int stride, int pad)
 {
     s->B = B, s->C = C, s->H = H, s->W = W;
@@ -56,6 +67,7 @@ void ferc_conv_shape_init(ferc_conv_shape *s, int B, int C, int H, int W, int O,
     s->Wo = (W + 2 * pad - k) / stride + 1;
     s->threads = omp_get_max_threads();
     s->wino = wino_pick(s);
+    s->wino_dw = wino_dw_pick(s);
 }
 
 int ferc_conv_chunk(const ferc_conv_shape *s)
@@ -73,7 +85,8 @@ static size_t wino_rper(const ferc_conv_shape *s);
 
 /* Per-thread scratch. col: the im2col buffer, or Winograd V and a row buffer;
  * tmp: the gathered dout / GEMM output, or Winograd M. Shared, at the end of
- * tmp: (threads-1) dw|db accumulators, then U (16*O*C). The Winograd parts
+ * tmp: (threads-1) dw|db accumulators, then U (16*O*C), then threads
+ * Winograd dw accumulators dU (16*O*C each). The Winograd parts
  * are counted for every 3x3 stride-1 pad-1 shape, whichever path s->wino
  * names, so that scratch sized under one setting of FERC_CONV_* serves the
  * other. */
@@ -92,12 +105,14 @@ static size_t tmp_per(const ferc_conv_shape *s)
 }
 static size_t acc_per(const ferc_conv_shape *s) { return (size_t)s->O * s->C * s->k * s->k + s->O; }
 static size_t u_size(const ferc_conv_shape *s) { return wino_able(s) ? (size_t)16 * s->O * s->C : 0; }
+/* Layout of the shared end of tmp: accumulators, U, then one Winograd dw
+ * accumulator dU (16*O*C) per thread. */
 
 size_t ferc_conv_col_size(const ferc_conv_shape *s) { return col_per(s) * s->threads; }
 
 size_t ferc_conv_tmp_size(const ferc_conv_shape *s)
 {
-    return tmp_per(s) * s->threads + acc_per(s) * (s->threads - 1) + u_size(s);
+    return tmp_per(s) * s->threads + acc_per(s) * (s->threads - 1) + u_size(s) * (1 + s->threads);
 }
 
 void ferc_im2col(float *col, const float *in, int nb, const ferc_conv_shape *s)
@@ -401,6 +416,88 @@ static void wino_run(float *out, const float *in, const float *U, const float *b
     }
 }
 
+/* ---- Winograd weight gradient ----------------------------------------------
+ * With M = U .* V and Y = A^T M A per tile, dL/dM = A dY A^T =: Z, so
+ * dL/dU = sum over tiles of Z .* V and dL/dg = G^T (dL/dU) G. Per input and
+ * output channel pair, summed over the tiles of a chunk, that is 16 GEMMs
+ *   dU_e (O, C) += Z_e (O, T) @ V_e^T (T, C)
+ * with V as in the forward pass (C, 16, T) and Z (O, 16, T). Outputs of the
+ * overhanging tiles do not exist, so their dY is zero. */
+
+/* Z[o, e, t0 + ty*tw + tx] = A dY A^T for one H x W dout plane; es = T;
+ * row: 2*(2*tw) floats of scratch. A = [1 0; 1 1; 1 -1; 0 -1]. */
+static void wino_dout_plane(float *z, size_t es, const float *src, int H, int W, float *row)
+{
+    const int th = (H + 1) / 2, tw = (W + 1) / 2, wp = 2 * tw;
+    float *r0 = row, *r1 = row + wp;
+    for (int ty = 0; ty < th; ty++) {
+        memcpy(r0, src + (size_t)(2 * ty) * W, sizeof(float) * W);
+        if (2 * ty + 1 < H)
+            memcpy(r1, src + (size_t)(2 * ty + 1) * W, sizeof(float) * W);
+        else
+            memset(r1, 0, sizeof(float) * W);
+        for (int p = W; p < wp; p++) r0[p] = r1[p] = 0.0f;
+        float *dst = z + (size_t)ty * tw;
+        for (int tx = 0; tx < tw; tx++) {
+            float y00 = r0[2 * tx], y01 = r0[2 * tx + 1], y10 = r1[2 * tx], y11 = r1[2 * tx + 1];
+            /* t = A dY (4x2) */
+            float t[4][2] = {{y00, y01}, {y00 + y10, y01 + y11}, {y00 - y10, y01 - y11}, {-y10, -y11}};
+            for (int i = 0; i < 4; i++) { /* Z = t A^T */
+                dst[(4 * i) * es + tx] = t[i][0];
+                dst[(4 * i + 1) * es + tx] = t[i][0] + t[i][1];
+                dst[(4 * i + 2) * es + tx] = t[i][0] - t[i][1];
+                dst[(4 * i + 3) * es + tx] = -t[i][1];
+            }
+        }
+    }
+}
+
+/* One chunk's contribution to dU (16, O, C); v, z: scratch (see col_per). */
+static void wino_dw_chunk(float *dU, const float *dout, const float *in, const ferc_conv_shape *s, int b0, int nb,
+                          float *v, float *z, float *row)
+{
+    const int P = wino_tiles(s), T = nb * P, HW = s->H * s->W, O = s->O, C = s->C;
+    for (int i = 0; i < nb; i++) {
+        for (int c = 0; c < C; c++)
+            wino_in_plane(v + (size_t)c * 16 * T + (size_t)i * P, T, in + ((size_t)(b0 + i) * C + c) * HW, s->H,
+                          s->W, row);
+        for (int o = 0; o < O; o++)
+            wino_dout_plane(z + (size_t)o * 16 * T + (size_t)i * P, T, dout + ((size_t)(b0 + i) * O + o) * HW,
+                            s->H, s->W, row);
+    }
+    for (int e = 0; e < 16; e++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, O, C, T, 1.0f, z + (size_t)e * T, 16 * T,
+                    v + (size_t)e * T, 16 * T, 1.0f, dU + (size_t)e * O * C, C);
+}
+
+/* dw (O, C, 3, 3) += G^T dU G, dU = the sum of nt per-thread accumulators
+ * (16, O, C), es = O*C apart, in thread order. */
+static void wino_dw_finish(float *dw, const float *dU, int nt, size_t es, int threads)
+{
+#pragma omp parallel for schedule(static) num_threads(threads) if (es >= 4096)
+    for (long q = 0; q < (long)es; q++) {
+        float u[16], sg[3][4];
+        for (int e = 0; e < 16; e++) {
+            const float *p = dU + (size_t)e * es + q;
+            float a = p[0];
+            for (int t = 1; t < nt; t++) a += p[(size_t)t * 16 * es];
+            u[e] = a;
+        }
+        for (int j = 0; j < 4; j++) { /* sg = G^T u (3x4) */
+            float u0 = u[j], u1 = u[4 + j], u2 = u[8 + j], u3 = u[12 + j];
+            sg[0][j] = u0 + 0.5f * (u1 + u2);
+            sg[1][j] = 0.5f * (u1 - u2);
+            sg[2][j] = 0.5f * (u1 + u2) + u3;
+        }
+        float *g = dw + (size_t)q * 9;
+        for (int a = 0; a < 3; a++) { /* g += sg G */
+            g[3 * a] += sg[a][0] + 0.5f * (sg[a][1] + sg[a][2]);
+            g[3 * a + 1] += 0.5f * (sg[a][1] - sg[a][2]);
+            g[3 * a + 2] += 0.5f * (sg[a][1] + sg[a][2]) + sg[a][3];
+        }
+    }
+}
+
 /* One chunk of nb images starting at b0, on thread-private scratch. */
 static void fwd_chunk(float *out, const float *in, const float *w, const float *b, const ferc_conv_shape *s,
                       int b0, int nb, float *mycol, float *mytmp)
@@ -467,11 +564,13 @@ void ferc_conv_backward(float *din, float *dw, float *db, const float *dout, con
     const int nt = s->threads < nchunks ? s->threads : nchunks;
     const size_t cp = col_per(s), tp = tmp_per(s), ap = acc_per(s);
     float *acc = tmp + tp * s->threads; /* (threads-1) private dw|db accumulators */
-    const int need_w = dw != NULL, wino = din && s->wino;
+    const int need_w = dw != NULL, wino = din && s->wino, wdw = need_w && s->wino_dw;
     if (!need_w && !din) return;
     /* Winograd din: U of the rotated, transposed filters; each chunk right
      * after its dw, while its dout is in cache */
     float *U = tmp + tp * s->threads + ap * (s->threads - 1);
+    float *dU = U + u_size(s); /* Winograd dw: one (16, O, C) accumulator per thread */
+    const size_t es = (size_t)O * s->C;
     wino_dims wd = wino_dims_for(s, 1);
     if (wino) wino_weights(U, w, O, s->C, 1, s->threads);
     if (wino && !need_w) {
@@ -484,22 +583,38 @@ void ferc_conv_backward(float *din, float *dw, float *db, const float *dout, con
         float *mycol = col + t * cp, *mytmp = tmp + t * tp;
         float *mydw = t == 0 ? dw : acc + (t - 1) * ap;
         float *mydb = t == 0 ? db : acc + (t - 1) * ap + (size_t)O * K;
+        float *mydU = dU + (size_t)t * 16 * es;
         if (t > 0 && need_w) memset(mydw, 0, ap * sizeof(float));
+        if (wdw) memset(mydU, 0, 16 * es * sizeof(float));
 #pragma omp for schedule(static)
         for (int ci = 0; ci < nchunks; ci++) {
             int b0 = ci * chunk, nb = s->B - b0 < chunk ? s->B - b0 : chunk;
             int N = nb * HW;
-            const float *g;
-            if (nb == 1) {
-                g = dout + b0 * out_img;
-            } else {
-                for (int i = 0; i < nb; i++)
-                    for (int o = 0; o < O; o++)
-                        memcpy(mytmp + (size_t)o * N + (size_t)i * HW, dout + (b0 + i) * out_img + (size_t)o * HW,
-                               sizeof(float) * HW);
-                g = mytmp;
+            if (wdw) {
+                if (db) /* same summation order as over the gathered dout below */
+                    for (int o = 0; o < O; o++) {
+                        float sum = 0.0f;
+                        for (int i = 0; i < nb; i++) {
+                            const float *go = dout + (b0 + i) * out_img + (size_t)o * HW;
+                            for (int j = 0; j < HW; j++) sum += go[j];
+                        }
+                        mydb[o] += sum;
+                    }
+                wino_dw_chunk(mydU, dout, in, s, b0, nb, mycol, mytmp, mycol + wd.vper);
             }
-            if (need_w) {
+            const float *g = NULL;
+            if ((need_w && !wdw) || (din && !wino)) {
+                if (nb == 1) {
+                    g = dout + b0 * out_img;
+                } else {
+                    for (int i = 0; i < nb; i++)
+                        for (int o = 0; o < O; o++)
+                            memcpy(mytmp + (size_t)o * N + (size_t)i * HW,
+                                   dout + (b0 + i) * out_img + (size_t)o * HW, sizeof(float) * HW);
+                    g = mytmp;
+                }
+            }
+            if (need_w && !wdw) {
                 if (db)
                     for (int o = 0; o < O; o++) {
                         const float *go = g + (size_t)o * N;
@@ -518,11 +633,14 @@ void ferc_conv_backward(float *din, float *dw, float *db, const float *dout, con
             }
         }
     }
+    if (wdw) wino_dw_finish(dw, dU, nt, es, s->threads);
     if (need_w && nt > 1) {
         const long n = (long)O * K;
+        if (!wdw) {
 #pragma omp parallel for schedule(static)
-        for (long i = 0; i < n; i++)
-            for (int t = 1; t < nt; t++) dw[i] += acc[(t - 1) * ap + i];
+            for (long i = 0; i < n; i++)
+                for (int t = 1; t < nt; t++) dw[i] += acc[(t - 1) * ap + i];
+        }
         if (db)
             for (int o = 0; o < O; o++)
                 for (int t = 1; t < nt; t++) db[o] += acc[(t - 1) * ap + n + o];

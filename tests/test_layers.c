@@ -35,13 +35,15 @@ static double dot(const float *a, const float *b, size_t n)
     return s;
 }
 
-/* wino: -1 as ferc_conv_shape_init picks, else forced to 0 or 1; threads: 0
- * as picked, else forced (the scratch is sized after both are set). */
+/* wino: -1 as ferc_conv_shape_init picks, else forced to 0 or 1 (forward and
+ * backward-data; 2: im2col there, Winograd weight gradient; the weight
+ * gradient follows wino otherwise); threads: 0 as picked, else forced (the
+ * scratch is sized after both are set). */
 static int conv_case_with(int B, int C, int H, int W, int O, int k, int st, int pad, int wino, int threads)
 {
     ferc_conv_shape s;
     ferc_conv_shape_init(&s, B, C, H, W, O, k, st, pad);
-    if (wino >= 0) s.wino = wino;
+    if (wino >= 0) s.wino = wino == 1, s.wino_dw = wino >= 1;
     if (threads > 0) s.threads = threads;
     size_t ni = (size_t)B * C * H * W, no = (size_t)B * O * s.Ho * s.Wo, nw = (size_t)O * C * k * k;
     float *in = randv(ni, 1), *w = randv(nw, 0.3f), *b = randv(O, 1), *dout = randv(no, 1);
@@ -59,7 +61,7 @@ static int conv_case_with(int B, int C, int H, int W, int O, int k, int st, int 
     d = maxdiff(din1, din2, ni, &ref);
     CHECKF(d <= 1e-4 * (ref + 1), "conv din B%d C%d %dx%d O%d wino %d: diff %g", B, C, H, W, O, s.wino, d);
     d = maxdiff(dw1, dw2, nw, &ref);
-    CHECKF(d <= 1e-4 * (ref + 1), "conv dw B%d C%d %dx%d O%d wino %d: diff %g", B, C, H, W, O, s.wino, d);
+    CHECKF(d <= 1e-4 * (ref + 1), "conv dw B%d C%d %dx%d O%d wino_dw %d: diff %g", B, C, H, W, O, s.wino_dw, d);
     d = maxdiff(db1, db2, O, &ref);
     CHECKF(d <= 1e-4 * (ref + 1), "conv db B%d C%d %dx%d O%d wino %d: diff %g", B, C, H, W, O, s.wino, d);
     /* din alone (frozen layer: dw, db NULL) takes the same path */
@@ -89,8 +91,9 @@ static int test_conv_fast_vs_naive(void)
     return 0;
 }
 
-/* Winograd F(2x2,3x3) forward and backward-data (and the im2col dw/db beside
- * them) against the naive reference, forced on whatever the shape rule says. */
+/* Winograd F(2x2,3x3) forward, backward-data and weight gradient (also the
+ * Winograd dw beside im2col din, and all im2col) against the naive reference,
+ * forced on whatever the shape rule says. */
 static int test_conv_wino_vs_naive(void)
 {
     ferc_conv_shape s;
@@ -124,6 +127,8 @@ static int test_conv_wino_vs_naive(void)
         const int *p = shapes[i];
         conv_case_with(p[0], p[1], p[2], p[3], p[4], 3, 1, 1, 1, 0);
         conv_case_with(p[0], p[1], p[2], p[3], p[4], 3, 1, 1, 1, 1); /* one thread */
+        conv_case_with(p[0], p[1], p[2], p[3], p[4], 3, 1, 1, 2, 0); /* Winograd dw beside im2col din */
+        conv_case_with(p[0], p[1], p[2], p[3], p[4], 3, 1, 1, 0, 0); /* all im2col */
     }
     return 0;
 }
