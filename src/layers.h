@@ -17,8 +17,9 @@ typedef struct {
     int wino;             /* 1: forward and backward-data run Winograd F(2x2,3x3) (3x3, stride 1, pad 1,
                              where it is faster); 0: im2col. FERC_CONV_IM2COL=1 in the environment
                              forces 0, FERC_CONV_WINO=1 forces 1 wherever the shape allows it. */
-    int wino_dw;          /* 1: the weight gradient runs Winograd too (same shapes and switches as wino,
-                             chosen separately where it is faster); 0: im2col */
+    int wino_dw;          /* 1: the weight gradient runs Winograd F(2x2,3x3) too (for now the same
+                             shapes as wino, where it measured faster; same environment switches);
+                             0: im2col */
 } ferc_conv_shape;
 
 void ferc_conv_shape_init(ferc_conv_shape *s, int B, int C, int H, int W, int O, int k, int stride, int pad);
