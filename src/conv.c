@@ -48,17 +48,6 @@ static int wino_pick(const ferc_conv_shape *s)
     return s->C >= 8 && s->O >= 8 && s->H * s->W >= 36 && tiles >= 36;
 }
 
-/* Whether the weight gradient runs Winograd (same switches as wino_pick). */
-static int wino_dw_pick(const ferc_conv_shape *s)
-{
-    if (!wino_able(s)) return 0;
-    const char *force = getenv("FERC_CONV_IM2COL");
-    if (force && strcmp(force, "0") != 0) return 0;
-    force = getenv("FERC_CONV_WINO");
-    if (force && strcmp(force, "0") != 0) return 1;
-    return wino_pick(s);
-}
-
 void ferc_conv_shape_init(ferc_conv_shape *s, int B, int C, int H, int W, int O, int k, int stride, int pad)
 {
     s->B = B, s->C = C, s->H = H, s->W = W;
@@ -67,7 +56,7 @@ void ferc_conv_shape_init(ferc_conv_shape *s, int B, int C, int H, int W, int O,
     s->Wo = (W + 2 * pad - k) / stride + 1;
     s->threads = omp_get_max_threads();
     s->wino = wino_pick(s);
-    s->wino_dw = wino_dw_pick(s);
+    s->wino_dw = s->wino; /* the same rule and switches; not yet measured apart */
 }
 
 int ferc_conv_chunk(const ferc_conv_shape *s)
