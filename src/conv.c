@@ -94,6 +94,11 @@ static size_t tmp_per(const ferc_conv_shape *s)
 }
 static size_t acc_per(const ferc_conv_shape *s) { return (size_t)s->O * s->C * s->k * s->k + s->O; }
 static size_t u_size(const ferc_conv_shape *s) { return wino_able(s) ? (size_t)16 * s->O * s->C : 0; }
+/* U in the shared end of tmp, after the per-thread parts and the accumulators */
+static float *wino_u(const ferc_conv_shape *s, float *tmp)
+{
+    return tmp + tmp_per(s) * s->threads + acc_per(s) * (s->threads - 1);
+}
 /* Layout of the shared end of tmp: accumulators, U, then one Winograd dw
  * accumulator dU (16*O*C) per thread. */
 
@@ -521,7 +526,7 @@ void ferc_conv_forward(float *out, const float *in, const float *w, const float 
                        const ferc_conv_shape *s, float *col, float *tmp)
 {
     if (s->wino) {
-        float *U = tmp + tmp_per(s) * s->threads + acc_per(s) * (s->threads - 1);
+        float *U = wino_u(s, tmp);
         wino_dims d = wino_dims_for(s, 0);
         wino_weights(U, w, s->O, s->C, 0, s->threads);
         wino_run(out, in, U, b, &d, col, tmp);
@@ -557,7 +562,7 @@ void ferc_conv_backward(float *din, float *dw, float *db, const float *dout, con
     if (!need_w && !din) return;
     /* Winograd din: U of the rotated, transposed filters; each chunk right
      * after its dw, while its dout is in cache */
-    float *U = tmp + tp * s->threads + ap * (s->threads - 1);
+    float *U = wino_u(s, tmp);
     float *dU = U + u_size(s); /* Winograd dw: one (16, O, C) accumulator per thread */
     const size_t es = (size_t)O * s->C;
     wino_dims wd = wino_dims_for(s, 1);
@@ -579,18 +584,16 @@ void ferc_conv_backward(float *din, float *dw, float *db, const float *dout, con
         for (int ci = 0; ci < nchunks; ci++) {
             int b0 = ci * chunk, nb = s->B - b0 < chunk ? s->B - b0 : chunk;
             int N = nb * HW;
-            if (wdw) {
-                if (db) /* same summation order as over the gathered dout below */
-                    for (int o = 0; o < O; o++) {
-                        float sum = 0.0f;
-                        for (int i = 0; i < nb; i++) {
-                            const float *go = dout + (b0 + i) * out_img + (size_t)o * HW;
-                            for (int j = 0; j < HW; j++) sum += go[j];
-                        }
-                        mydb[o] += sum;
+            if (need_w && db) /* read from dout, image by image: both dw paths share it */
+                for (int o = 0; o < O; o++) {
+                    float sum = 0.0f;
+                    for (int i = 0; i < nb; i++) {
+                        const float *go = dout + (b0 + i) * out_img + (size_t)o * HW;
+                        for (int j = 0; j < HW; j++) sum += go[j];
                     }
-                wino_dw_chunk(mydU, dout, in, s, b0, nb, mycol, mytmp, mycol + wd.vper);
-            }
+                    mydb[o] += sum;
+                }
+            if (wdw) wino_dw_chunk(mydU, dout, in, s, b0, nb, mycol, mytmp, mycol + wd.vper);
             const float *g = NULL;
             if ((need_w && !wdw) || (din && !wino)) {
                 if (nb == 1) {
@@ -604,13 +607,6 @@ void ferc_conv_backward(float *din, float *dw, float *db, const float *dout, con
                 }
             }
             if (need_w && !wdw) {
-                if (db)
-                    for (int o = 0; o < O; o++) {
-                        const float *go = g + (size_t)o * N;
-                        float sum = 0.0f;
-                        for (int j = 0; j < N; j++) sum += go[j];
-                        mydb[o] += sum;
-                    }
                 ferc_im2col(mycol, in + b0 * in_img, nb, s);
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, O, K, N, 1.0f, g, N, mycol, N, 1.0f, mydw, K);
             }
